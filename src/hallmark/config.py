@@ -1,0 +1,91 @@
+"""Settings: one object read from HALLMARK_* environment variables, and the data directory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def default_data_dir() -> Path:
+    """Where Hallmark keeps its database, blobs and keys when nothing else is configured."""
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "hallmark"
+
+
+class Settings(BaseSettings):
+    """Every configurable value of an instance; embedded defaults need no running service."""
+
+    model_config = SettingsConfigDict(env_prefix="HALLMARK_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    secret_key: SecretStr | None = None
+    environment: str = "development"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    min_image_side: int = 32
+
+    api_token_days: int = 90
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret(self) -> Settings:
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            if len(value) < MIN_SECRET_KEY_LENGTH or value.lower() in {"changethis", "secret"}:
+                raise ValueError(
+                    f"HALLMARK_SECRET_KEY must be a random value of at least "
+                    f"{MIN_SECRET_KEY_LENGTH} characters; unset it to have one generated"
+                )
+        return self
+
+    @property
+    def blob_dir(self) -> Path:
+        """Content-addressed files (artworks, generated images)."""
+        return self.data_dir / "blobs"
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The embedded database file."""
+        return self.data_dir / "hallmark.db"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database, or the SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    def ensure_data_dir(self) -> None:
+        """Create the data directory (private to this user) if it is missing."""
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated on first start and kept 0600 in the data dir."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        self.ensure_data_dir()
+        path = self.data_dir / SECRET_KEY_FILE
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text(encoding="utf-8").strip()
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        return path.read_text(encoding="utf-8").strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
