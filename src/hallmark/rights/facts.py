@@ -1,0 +1,104 @@
+"""The facts the rules decide on: plain values a service builds from its records, without I/O."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from hallmark.rights.decisions import Rule
+
+
+class Visibility(StrEnum):
+    """Who may see and use a style model (R5): private to its owner until published."""
+
+    PRIVATE = "private"
+    PUBLIC = "public"
+
+
+class Purpose(StrEnum):
+    """The uses a license can grant (R8)."""
+
+    PERSONAL = "personal"
+    COMMERCIAL = "commercial"
+    EDITORIAL = "editorial"
+    MERCHANDISE = "merchandise"
+    DERIVATIVE = "derivative"
+    AI_TRAINING = "ai_training"
+
+
+class SaleChannel(StrEnum):
+    """Who sells a license: the owner directly (R6) or the platform on their behalf (R7)."""
+
+    OWNER = "owner"
+    PLATFORM = "platform"
+
+
+@dataclass(frozen=True)
+class ArtworkFacts:
+    """An uploaded work as the rules see it."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    training_opt_out: bool = False
+
+
+@dataclass(frozen=True)
+class RegisteredWork:
+    """An already registered work that matches a new upload (same bytes or near-identical)."""
+
+    artwork_id: uuid.UUID
+    owner_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """A style model as the rules see it."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    visibility: Visibility = Visibility.PRIVATE
+
+
+@dataclass(frozen=True)
+class GenerationFacts:
+    """A generated image: its recorded owner, who made it, and its near-copy state (R11)."""
+
+    id: uuid.UUID
+    model_id: uuid.UUID
+    owner_id: uuid.UUID
+    maker_id: uuid.UUID
+    near_copy: bool = False
+    near_copy_cleared: bool = False
+
+
+@dataclass(frozen=True)
+class UsageGrant:
+    """A license as the rules see it: who may do what with which work, and until when (R8)."""
+
+    licensor_id: uuid.UUID
+    licensee_id: uuid.UUID
+    subject_id: uuid.UUID
+    purposes: frozenset[Purpose] = field(default_factory=frozenset)
+    starts_at: datetime | None = None
+    expires_at: datetime | None = None
+    revoked: bool = False
+
+    def in_force(self, at: datetime) -> bool:
+        """Whether the grant is valid at the given moment."""
+        if self.revoked:
+            return False
+        if self.starts_at is not None and at < self.starts_at:
+            return False
+        return self.expires_at is None or at < self.expires_at
+
+
+@dataclass(frozen=True)
+class ProceedsSplit:
+    """How one sale's price divides between the owner and the platform, in minor units."""
+
+    price_minor: int
+    owner_minor: int
+    platform_minor: int
+    rule: Rule
