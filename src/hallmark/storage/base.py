@@ -1,0 +1,68 @@
+"""The blob store contract: write-once files named by the SHA-256 of their bytes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from hallmark.errors import InvalidInput, NotFound
+
+_BLOB_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+class BlobNotFound(NotFound):
+    """No blob is stored under this key."""
+
+    code = "blob_not_found"
+
+
+class InvalidBlobKey(InvalidInput):
+    """A key that is not a SHA-256 hex digest; refused so no key names a path outside the store."""
+
+    code = "invalid_blob_key"
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """What a put stored: its key, its length, and whether this call wrote it or found it there."""
+
+    sha256: str
+    size: int
+    created: bool
+
+
+def check_blob_key(sha256: str) -> str:
+    """The key itself if it is 64 lowercase hex characters, else InvalidBlobKey."""
+    if not isinstance(sha256, str) or _BLOB_KEY.fullmatch(sha256) is None:
+        raise InvalidBlobKey(f"not a blob key (64 lowercase hex characters): {sha256!r:.80}")
+    return sha256
+
+
+class BlobStore(Protocol):
+    """Content-addressed, write-once storage of bytes, keyed by lowercase hex SHA-256."""
+
+    def put(self, data: bytes) -> StoredBlob:
+        """Store the bytes under their SHA-256 unless already stored; never rewrite a blob."""
+        ...
+
+    def get(self, sha256: str) -> bytes:
+        """The bytes stored under the key; BlobNotFound if none."""
+        ...
+
+    def exists(self, sha256: str) -> bool:
+        """Whether a blob is stored under the key."""
+        ...
+
+    def delete(self, sha256: str) -> None:
+        """Remove the blob if present; only to undo a put whose database record failed."""
+        ...
+
+    def path_for(self, sha256: str) -> Path | None:
+        """A local file holding the blob, for streaming responses; None for remote stores."""
+        ...
+
+    def open(self, sha256: str) -> BinaryIO:
+        """A binary reader of the blob, for copying it without holding it all in memory."""
+        ...

@@ -1,0 +1,203 @@
+"""LocalBlobStore keeps each content once, atomically, read-only, and only under valid keys."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from hallmark.config import Settings
+from hallmark.storage import (
+    BlobNotFound,
+    BlobStore,
+    InvalidBlobKey,
+    LocalBlobStore,
+    StoredBlob,
+    make_blob_store,
+)
+
+CONTENT = b"a small artwork, as far as storage is concerned"
+CONTENT_SHA256 = hashlib.sha256(CONTENT).hexdigest()
+
+
+def stored_files(root: Path) -> list[Path]:
+    """Every file under the store's root, temp files included."""
+    return sorted(path for path in root.rglob("*") if path.is_file())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+def test_put_then_get_returns_the_same_bytes(store: LocalBlobStore) -> None:
+    blob = store.put(CONTENT)
+
+    assert blob == StoredBlob(sha256=CONTENT_SHA256, size=len(CONTENT), created=True)
+    assert store.get(CONTENT_SHA256) == CONTENT
+    assert store.exists(CONTENT_SHA256)
+    with store.open(CONTENT_SHA256) as handle:
+        assert handle.read() == CONTENT
+
+
+def test_blob_is_fanned_out_by_its_first_two_byte_pairs_and_read_only(
+    store: LocalBlobStore,
+) -> None:
+    store.put(CONTENT)
+
+    expected = store.root / CONTENT_SHA256[:2] / CONTENT_SHA256[2:4] / CONTENT_SHA256
+    assert store.path_for(CONTENT_SHA256) == expected
+    assert stored_files(store.root) == [expected]
+    assert stat.S_IMODE(expected.stat().st_mode) == 0o444
+
+
+def test_root_is_created_on_first_put_not_before(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "not" / "yet")
+
+    assert not store.exists(CONTENT_SHA256)
+    assert not (tmp_path / "not").exists()
+    store.put(CONTENT)
+    assert store.exists(CONTENT_SHA256)
+
+
+def test_same_content_twice_is_stored_once_and_not_rewritten(store: LocalBlobStore) -> None:
+    first = store.put(CONTENT)
+    path = store.path_for(CONTENT_SHA256)
+    before = path.stat()
+
+    second = store.put(CONTENT)
+
+    after = path.stat()
+    assert first.created is True
+    assert second == StoredBlob(sha256=CONTENT_SHA256, size=len(CONTENT), created=False)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert stored_files(store.root) == [path]
+
+
+def test_concurrent_puts_of_the_same_content_create_it_exactly_once(
+    store: LocalBlobStore,
+) -> None:
+    data = os.urandom(2 * 1024 * 1024)
+    writers = 8
+    barrier = threading.Barrier(writers)
+    results: list[StoredBlob] = []
+    lock = threading.Lock()
+
+    def write() -> None:
+        barrier.wait()
+        blob = store.put(data)
+        with lock:
+            results.append(blob)
+
+    threads = [threading.Thread(target=write) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    sha256 = hashlib.sha256(data).hexdigest()
+    assert len(results) == writers
+    assert sum(blob.created for blob in results) == 1
+    assert {blob.sha256 for blob in results} == {sha256}
+    assert stored_files(store.root) == [store.path_for(sha256)]
+    assert store.get(sha256) == data
+    assert store.verify(sha256)
+
+
+def test_failure_while_linking_leaves_no_temp_file_and_no_blob(
+    store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_link(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "link", failing_link)
+
+    with pytest.raises(OSError, match="No space left"):
+        store.put(CONTENT)
+
+    assert stored_files(store.root) == []
+    assert not store.exists(CONTENT_SHA256)
+
+
+def test_failure_while_writing_leaves_no_temp_file_and_no_blob(
+    store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_fsync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+
+    with pytest.raises(OSError, match="Input/output error"):
+        store.put(CONTENT)
+
+    assert stored_files(store.root) == []
+    assert not store.exists(CONTENT_SHA256)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../etc/passwd",
+        "../../" + "a" * 58,
+        "/" + "a" * 63,
+        "A" * 64,
+        "a" * 63,
+        "a" * 65,
+        "g" * 64,
+        "a" * 64 + "\n",
+        "",
+    ],
+)
+def test_keys_that_are_not_sha256_hex_are_refused(store: LocalBlobStore, key: str) -> None:
+    for operation in (store.get, store.exists, store.delete, store.path_for, store.open):
+        with pytest.raises(InvalidBlobKey):
+            operation(key)
+
+
+def test_missing_blob_is_not_found(store: LocalBlobStore) -> None:
+    missing = hashlib.sha256(b"never stored").hexdigest()
+
+    assert not store.exists(missing)
+    for operation in (store.get, store.open, store.path_for, store.verify):
+        with pytest.raises(BlobNotFound):
+            operation(missing)
+
+
+def test_delete_removes_the_blob_and_tolerates_absence(store: LocalBlobStore) -> None:
+    store.put(CONTENT)
+
+    store.delete(CONTENT_SHA256)
+    store.delete(CONTENT_SHA256)
+
+    assert not store.exists(CONTENT_SHA256)
+    with pytest.raises(BlobNotFound):
+        store.get(CONTENT_SHA256)
+    assert store.put(CONTENT).created is True
+
+
+def test_verify_detects_a_corrupted_file(store: LocalBlobStore) -> None:
+    store.put(CONTENT)
+    path = store.path_for(CONTENT_SHA256)
+    assert store.verify(CONTENT_SHA256)
+
+    path.chmod(0o644)
+    path.write_bytes(CONTENT[:-1] + b"!")
+
+    assert not store.verify(CONTENT_SHA256)
+
+
+def test_make_blob_store_uses_the_blob_dir_of_the_settings(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+
+    store: BlobStore = make_blob_store(settings)
+    blob = store.put(CONTENT)
+
+    assert isinstance(store, LocalBlobStore)
+    assert store.root == settings.blob_dir
+    assert (settings.blob_dir / blob.sha256[:2] / blob.sha256[2:4] / blob.sha256).read_bytes() == (
+        CONTENT
+    )
