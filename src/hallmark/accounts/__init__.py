@@ -1,0 +1,1 @@
+"""Accounts: users, their passwords and their API tokens."""

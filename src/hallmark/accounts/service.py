@@ -1,0 +1,130 @@
+"""Use cases of accounts: register, authenticate with a password or a token, issue tokens."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hallmark.accounts.models import ApiToken, User
+from hallmark.accounts.passwords import (
+    hash_api_token,
+    hash_password,
+    needs_rehash,
+    new_api_token,
+    verify_password,
+)
+from hallmark.accounts.repository import ApiTokenRepository, UserRepository
+from hallmark.db import utcnow
+from hallmark.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{2,31}$")
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+
+# Verifying against this keeps an unknown username as slow as a wrong password.
+_DUMMY_HASH = hash_password("not-a-real-password")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new API token: the record and the plain token, which is shown to its holder only once."""
+
+    record: ApiToken
+    token: str
+
+
+def normalise_username(username: str) -> str:
+    """Usernames are case-insensitive: stored and compared in lower case."""
+    return username.strip().lower()
+
+
+def register_user(
+    session: Session, username: str, password: str, display_name: str | None = None
+) -> User:
+    """Create an account; refuse malformed names, weak passwords and taken names."""
+    name = normalise_username(username)
+    if not USERNAME_PATTERN.fullmatch(name):
+        raise InvalidInput(
+            "A username has 3 to 32 characters: letters, digits, '_' or '-', "
+            "starting with a letter or digit."
+        )
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"A password has {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters."
+        )
+    users = UserRepository(session)
+    if users.get_by_username(name) is not None:
+        raise Conflict(f"The username '{name}' is taken.")
+    user = User(
+        username=name,
+        display_name=(display_name or name).strip()[:100] or name,
+        password_hash=hash_password(password),
+    )
+    try:
+        with session.begin_nested():
+            users.add(user)
+    except IntegrityError as error:
+        raise Conflict(f"The username '{name}' is taken.") from error
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    """The user whose password this is; one vague error for any mismatch."""
+    user = UserRepository(session).get_by_username(normalise_username(username))
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        raise NotAuthenticated("Wrong username or password.")
+    if not verify_password(user.password_hash, password):
+        raise NotAuthenticated("Wrong username or password.")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.flush()
+    return user
+
+
+def issue_api_token(session: Session, user: User, name: str, *, valid_days: int) -> IssuedToken:
+    """A new bearer token for the user, valid for `valid_days`."""
+    token = new_api_token()
+    record = ApiToken(
+        user_id=user.id,
+        name=name.strip()[:100] or "api",
+        token_hash=hash_api_token(token),
+        prefix=token[:10],
+        expires_at=utcnow() + timedelta(days=valid_days),
+    )
+    ApiTokenRepository(session).add(record)
+    return IssuedToken(record=record, token=token)
+
+
+def user_for_token(session: Session, token: str) -> User:
+    """The user a bearer token belongs to, if it is active."""
+    now = utcnow()
+    found = ApiTokenRepository(session).find_active(hash_api_token(token), now)
+    if found is None:
+        raise NotAuthenticated("The API token is unknown, expired or revoked.")
+    record, user = found
+    record.last_used_at = now
+    return user
+
+
+def revoke_api_token(session: Session, user: User, token_id: uuid.UUID) -> None:
+    """Revoke one of the user's own tokens."""
+    for record in ApiTokenRepository(session).list_for_user(user.id):
+        if record.id == token_id and record.revoked_at is None:
+            record.revoked_at = utcnow()
+            session.flush()
+            return
+    raise NotFound("No such active token of yours.")
+
+
+def get_user_by_username(session: Session, username: str) -> User:
+    """The account with this username, for local operator commands."""
+    user = UserRepository(session).get_by_username(normalise_username(username))
+    if user is None:
+        raise InvalidInput(f"No user named '{normalise_username(username)}'.")
+    return user

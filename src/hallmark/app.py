@@ -1,0 +1,98 @@
+"""The FastAPI application factory: API routers, error shapes, and the instance's resources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hallmark import __version__
+from hallmark.accounts.routes import router as accounts_router
+from hallmark.artworks.routes import router as artworks_router
+from hallmark.config import Settings, get_settings
+from hallmark.db import make_engine, make_session_factory, migrate
+from hallmark.errors import AppError
+from hallmark.generations.routes import router as generations_router
+from hallmark.storage import make_blob_store
+from hallmark.styles.routes import router as styles_router
+
+logger = logging.getLogger(__name__)
+
+
+def _error(status_code: int, code: str, message: str, rule: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        status_code=status_code, content={"error": {"code": code, "message": message, "rule": rule}}
+    )
+
+
+def _describe_validation_error(error: RequestValidationError) -> str:
+    """The first problem of a malformed request in one line: where, and what is wrong."""
+    problems = []
+    for item in error.errors()[:3]:
+        location = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
+        problems.append(f"{location or 'request'}: {item.get('msg', 'invalid')}")
+    return "; ".join(problems) or "The request is malformed."
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as `{"error": {"code", "message", "rule"}}` with the right status."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(_request: Request, error: AppError) -> JSONResponse:
+        return _error(error.status_code, error.code, error.message, error.rule)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", _describe_validation_error(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return _error(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=error)
+        return _error(500, "internal_error", "Something went wrong on our side; it was logged.")
+
+
+def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> FastAPI:
+    """Build the studio for one instance: its settings, database, blob store and routes."""
+    settings = settings or get_settings()
+    settings.ensure_data_dir()
+    settings.resolved_secret_key()
+    engine = make_engine(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    if run_migrations:
+        migrate(engine)
+
+    app = FastAPI(
+        title="Hallmark",
+        version=__version__,
+        description="An AI studio owned by its artists. Every decision names its ownership rule.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.blob_store = make_blob_store(settings)
+    install_error_handlers(app)
+    for router in (accounts_router, artworks_router, styles_router, generations_router):
+        app.include_router(router)
+
+    @app.get("/api/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,1 @@
+"""Artworks: uploads, captions, training opt-outs and rights attestations."""

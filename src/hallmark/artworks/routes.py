@@ -1,0 +1,170 @@
+"""HTTP routes of artworks: upload one or many, list, read, caption, opt out, delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+from fastapi.responses import FileResponse
+
+from hallmark.artworks import service
+from hallmark.artworks.schemas import (
+    ArtworkPage,
+    ArtworkPublic,
+    ArtworkUpdate,
+    ArtworkUploadResult,
+)
+from hallmark.deps import BlobStoreDep, CurrentUser, SessionDep, SettingsDep, blob_response
+from hallmark.errors import PayloadTooLarge
+from hallmark.schemas import ErrorBody
+
+router = APIRouter(prefix="/api/artworks", tags=["artworks"])
+
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _refuse_oversized_request(request: Request, max_bytes: int, files: int) -> None:
+    """Refuse from the declared length, before reading a body that is too big anyway."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes * files + MULTIPART_OVERHEAD:
+        raise PayloadTooLarge(f"Uploads are limited to {max_bytes // (1024 * 1024)} MB per file.")
+
+
+async def _read_limited(upload: UploadFile, max_bytes: int) -> bytes:
+    """The upload's bytes, or a clear error once it exceeds the limit."""
+    data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(
+            f"'{service.clean_filename(upload.filename)}' is over the "
+            f"{max_bytes // (1024 * 1024)} MB limit."
+        )
+    return data
+
+
+def _result_body(result: service.UploadResult) -> ArtworkUploadResult:
+    return ArtworkUploadResult(
+        filename=result.filename,
+        outcome=result.outcome.value,
+        artwork=ArtworkPublic.model_validate(result.artwork) if result.artwork else None,
+        error=ErrorBody(**result.error.as_dict()) if result.error else None,
+    )
+
+
+@router.post("", response_model=ArtworkUploadResult, status_code=status.HTTP_201_CREATED)
+async def upload_artwork(
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    session: SessionDep,
+    blobs: BlobStoreDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="A PNG, JPEG or WebP image")],
+    attest_rights: Annotated[bool, Form(description="I hold the rights to this work")] = False,
+    caption: Annotated[str | None, Form(max_length=2000)] = None,
+    training_opt_out: Annotated[bool, Form()] = False,
+) -> ArtworkUploadResult:
+    """Upload one work; the same file again returns the existing artwork with status 200."""
+    _refuse_oversized_request(request, settings.max_upload_bytes, 1)
+    data = await _read_limited(file, settings.max_upload_bytes)
+    result = service.upload_artwork(
+        session,
+        blobs,
+        settings,
+        user,
+        data,
+        filename=file.filename,
+        caption=caption,
+        rights_attested=attest_rights,
+        training_opt_out=training_opt_out,
+    )
+    if result.outcome is service.UploadOutcome.DUPLICATE:
+        response.status_code = status.HTTP_200_OK
+    return _result_body(result)
+
+
+@router.post("/batch", response_model=list[ArtworkUploadResult])
+async def upload_artworks(
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    blobs: BlobStoreDep,
+    settings: SettingsDep,
+    files: Annotated[list[UploadFile], File(description="Several images")],
+    attest_rights: Annotated[bool, Form(description="I hold the rights to these works")] = False,
+    caption: Annotated[str | None, Form(max_length=2000)] = None,
+    training_opt_out: Annotated[bool, Form()] = False,
+) -> list[ArtworkUploadResult]:
+    """Upload many works at once; each file reports created, variant, duplicate or refused."""
+    _refuse_oversized_request(request, settings.max_upload_bytes, len(files))
+    payloads = [
+        (file.filename or "", await _read_limited(file, settings.max_upload_bytes))
+        for file in files
+    ]
+    results = service.upload_artworks(
+        session,
+        blobs,
+        settings,
+        user,
+        payloads,
+        caption=caption,
+        rights_attested=attest_rights,
+        training_opt_out=training_opt_out,
+    )
+    return [_result_body(result) for result in results]
+
+
+@router.get("", response_model=ArtworkPage)
+def list_artworks(
+    user: CurrentUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ArtworkPage:
+    """Your artworks, newest first."""
+    items, total = service.list_own_artworks(session, user, limit=limit, offset=offset)
+    return ArtworkPage(
+        items=[ArtworkPublic.model_validate(item) for item in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{artwork_id}", response_model=ArtworkPublic)
+def read_artwork(artwork_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> ArtworkPublic:
+    """One of your artworks."""
+    return ArtworkPublic.model_validate(service.get_own_artwork(session, user, artwork_id))
+
+
+@router.get("/{artwork_id}/file", response_class=FileResponse)
+def read_artwork_file(
+    artwork_id: uuid.UUID, user: CurrentUser, session: SessionDep, blobs: BlobStoreDep
+) -> Response:
+    """The full-resolution file of one of your artworks (R1: owner only)."""
+    artwork = service.get_own_artwork(session, user, artwork_id)
+    return blob_response(blobs, artwork.sha256, artwork.mime)
+
+
+@router.patch("/{artwork_id}", response_model=ArtworkPublic)
+def update_artwork(
+    artwork_id: uuid.UUID, body: ArtworkUpdate, user: CurrentUser, session: SessionDep
+) -> ArtworkPublic:
+    """Change the caption or the training opt-out of one of your artworks."""
+    artwork = service.update_artwork(
+        session,
+        user,
+        artwork_id,
+        caption=body.caption,
+        clear_caption=body.clear_caption,
+        training_opt_out=body.training_opt_out,
+    )
+    return ArtworkPublic.model_validate(artwork)
+
+
+@router.delete("/{artwork_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_artwork(
+    artwork_id: uuid.UUID, user: CurrentUser, session: SessionDep, blobs: BlobStoreDep
+) -> None:
+    """Delete one of your artworks (refused while a style's training set uses it)."""
+    service.delete_artwork(session, blobs, user, artwork_id)

@@ -1,0 +1,227 @@
+"""Use cases of artworks: register uploads under R1, caption them, opt them out, delete them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import PurePosixPath
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hallmark import rights
+from hallmark.accounts.models import User
+from hallmark.artworks.images import inspect_image
+from hallmark.artworks.models import Artwork
+from hallmark.artworks.repository import ArtworkRepository
+from hallmark.config import Settings
+from hallmark.db import after_transaction, utcnow
+from hallmark.errors import AppError, Conflict, InvalidInput, NotFound
+from hallmark.generations.repository import GenerationRepository
+from hallmark.storage import BlobStore
+
+MAX_CAPTION_LENGTH = 2000
+
+
+class UploadOutcome(StrEnum):
+    """What happened to one uploaded file."""
+
+    CREATED = "created"
+    VARIANT = "variant"
+    DUPLICATE = "duplicate"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """One file's result: the artwork it became, or why it was refused."""
+
+    filename: str
+    outcome: UploadOutcome
+    artwork: Artwork | None = None
+    error: AppError | None = None
+
+
+def clean_filename(filename: str | None) -> str:
+    """The last path component of a client-supplied name, so no path ever reaches storage."""
+    name = PurePosixPath((filename or "").replace("\\", "/")).name
+    return name.strip()[:255]
+
+
+def clean_caption(caption: str | None) -> str | None:
+    """A caption trimmed of outer space; empty becomes None; too long is refused."""
+    if caption is None:
+        return None
+    text = caption.strip()
+    if len(text) > MAX_CAPTION_LENGTH:
+        raise InvalidInput(f"A caption has at most {MAX_CAPTION_LENGTH} characters.")
+    return text or None
+
+
+def upload_artwork(
+    session: Session,
+    blobs: BlobStore,
+    settings: Settings,
+    owner: User,
+    data: bytes,
+    *,
+    filename: str | None = None,
+    caption: str | None = None,
+    rights_attested: bool,
+    training_opt_out: bool = False,
+) -> UploadResult:
+    """Register one uploaded work to its uploader (R1); the same bytes twice give one artwork."""
+    name = clean_filename(filename)
+    ownership = rights.owner_of_upload(owner.id, rights_attested=rights_attested)
+    if not ownership.allowed:
+        raise InvalidInput(ownership.reason, rule=ownership.rule)
+    text = clean_caption(caption)
+    info = inspect_image(
+        data,
+        max_bytes=settings.max_upload_bytes,
+        max_pixels=settings.max_image_pixels,
+        min_side=settings.min_image_side,
+    )
+    artworks = ArtworkRepository(session)
+    existing = artworks.find_by_owner_and_sha256(owner.id, info.sha256)
+    if existing is not None:
+        return UploadResult(name, UploadOutcome.DUPLICATE, existing)
+
+    matches = [
+        rights.RegisteredWork(artwork_id=work.id, owner_id=work.owner_id)
+        for work in artworks.list_with_sha256(info.sha256)
+    ]
+    decision = rights.may_register_artwork(owner.id, matches)
+    if not decision.allowed:
+        raise Conflict(decision.reason, rule=decision.rule)
+    own_match = next((m.artwork_id for m in matches if m.owner_id == owner.id), None)
+
+    stored = blobs.put(data)
+    if stored.created:
+        after_transaction(session, rolled_back=lambda: blobs.delete(stored.sha256))
+    artwork = Artwork(
+        owner_id=owner.id,
+        sha256=info.sha256,
+        size_bytes=info.size_bytes,
+        mime=info.mime,
+        width=info.width,
+        height=info.height,
+        original_filename=name,
+        caption=text,
+        rights_attested_at=utcnow(),
+        training_opt_out=training_opt_out,
+        variant_of_id=own_match,
+    )
+    try:
+        with session.begin_nested():
+            artworks.add(artwork)
+    except IntegrityError:
+        # The same owner uploaded the same bytes concurrently; theirs won, this becomes a repeat.
+        winner = artworks.find_by_owner_and_sha256(owner.id, info.sha256)
+        if winner is None:
+            raise
+        return UploadResult(name, UploadOutcome.DUPLICATE, winner)
+    outcome = UploadOutcome.VARIANT if own_match else UploadOutcome.CREATED
+    return UploadResult(name, outcome, artwork)
+
+
+def upload_artworks(
+    session: Session,
+    blobs: BlobStore,
+    settings: Settings,
+    owner: User,
+    files: list[tuple[str, bytes]],
+    *,
+    caption: str | None = None,
+    rights_attested: bool,
+    training_opt_out: bool = False,
+) -> list[UploadResult]:
+    """Register many files; each is accepted or refused on its own, with the reason."""
+    results: list[UploadResult] = []
+    for filename, data in files:
+        try:
+            with session.begin_nested():
+                result = upload_artwork(
+                    session,
+                    blobs,
+                    settings,
+                    owner,
+                    data,
+                    filename=filename,
+                    caption=caption,
+                    rights_attested=rights_attested,
+                    training_opt_out=training_opt_out,
+                )
+        except AppError as error:
+            result = UploadResult(clean_filename(filename), UploadOutcome.REFUSED, error=error)
+        results.append(result)
+    return results
+
+
+def get_own_artwork(session: Session, user: User | None, artwork_id: uuid.UUID) -> Artwork:
+    """An artwork its owner asks for; to anyone else it does not exist (R1)."""
+    artwork = ArtworkRepository(session).get(artwork_id)
+    if artwork is None or not rights.may_view_artwork_file(
+        user.id if user else None, artwork_facts(artwork)
+    ):
+        raise NotFound("No such artwork.")
+    return artwork
+
+
+def list_own_artworks(
+    session: Session, owner: User, *, limit: int = 50, offset: int = 0
+) -> tuple[list[Artwork], int]:
+    """A page of the owner's artworks and their total count."""
+    repository = ArtworkRepository(session)
+    return (
+        repository.list_for_owner(owner.id, limit=limit, offset=offset),
+        repository.count_for_owner(owner.id),
+    )
+
+
+def update_artwork(
+    session: Session,
+    user: User,
+    artwork_id: uuid.UUID,
+    *,
+    caption: str | None = None,
+    clear_caption: bool = False,
+    training_opt_out: bool | None = None,
+) -> Artwork:
+    """Change an artwork's caption or training opt-out; only its owner may."""
+    artwork = get_own_artwork(session, user, artwork_id)
+    if clear_caption:
+        artwork.caption = None
+    elif caption is not None:
+        artwork.caption = clean_caption(caption)
+    if training_opt_out is not None:
+        artwork.training_opt_out = training_opt_out
+    session.flush()
+    return artwork
+
+
+def delete_artwork(session: Session, blobs: BlobStore, user: User, artwork_id: uuid.UUID) -> None:
+    """Delete an owner's artwork; its file goes once the deletion commits and nothing uses it."""
+    artwork = get_own_artwork(session, user, artwork_id)
+    repository = ArtworkRepository(session)
+    sha256 = artwork.sha256
+    try:
+        with session.begin_nested():
+            repository.delete(artwork)
+    except IntegrityError as error:
+        raise Conflict(
+            "This work is in the training set of one of your styles; delete the style first."
+        ) from error
+    still_used = repository.count_with_sha256(sha256) + GenerationRepository(
+        session
+    ).count_with_sha256(sha256)
+    if not still_used:
+        after_transaction(session, committed=lambda: blobs.delete(sha256))
+
+
+def artwork_facts(artwork: Artwork) -> rights.ArtworkFacts:
+    """The facts the rules need about an artwork."""
+    return rights.ArtworkFacts(
+        id=artwork.id, owner_id=artwork.owner_id, training_opt_out=artwork.training_opt_out
+    )

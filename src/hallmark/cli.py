@@ -1,0 +1,229 @@
+"""The `hallmark` command: set up an instance, serve it, and manage it from a terminal."""
+
+from __future__ import annotations
+
+import sys
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from hallmark.accounts import service as accounts
+from hallmark.artworks import service as artworks
+from hallmark.config import Settings, get_settings
+from hallmark.db import make_engine, make_session_factory, migrate, transaction
+from hallmark.errors import AppError, InvalidInput
+from hallmark.storage import BlobStore, make_blob_store
+
+app = typer.Typer(
+    name="hallmark",
+    help="Hallmark: an AI studio owned by its artists.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+artworks_app = typer.Typer(help="Upload and list artworks.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(artworks_app, name="artworks")
+
+console = Console()
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
+
+
+@contextmanager
+def open_instance() -> Iterator[tuple[Settings, Session, BlobStore]]:
+    """The configured instance, migrated, with one transaction for the whole command."""
+    settings = get_settings()
+    settings.ensure_data_dir()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate(engine)
+        with transaction(make_session_factory(engine)) as session:
+            yield settings, session, make_blob_store(settings)
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def init() -> None:
+    """Create the data directory, the secret key and the database schema."""
+    settings = get_settings()
+    settings.ensure_data_dir()
+    settings.resolved_secret_key()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    console.print(f"Data directory: {settings.data_dir}")
+    console.print(f"Database:       {_redacted(settings.resolved_database_url)}")
+    console.print(f"Blobs:          {settings.blob_dir}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+) -> None:
+    """Run the studio (API and OpenAPI page at /docs) with the configured settings."""
+    import uvicorn
+
+    from hallmark.app import create_app
+
+    settings = get_settings()
+    application = create_app(settings)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    console.print(f"Hallmark on http://{bind_host}:{bind_port}  (API docs: /docs)")
+    console.print(f"Data directory: {settings.data_dir}")
+    uvicorn.run(application, host=bind_host, port=bind_port, log_level="info")
+
+
+@users_app.command("create")
+def create_user(
+    username: Annotated[str, typer.Argument(help="3-32 letters, digits, '_' or '-'")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    display_name: Annotated[str | None, typer.Option(help="Name shown to others")] = None,
+) -> None:
+    """Create an account."""
+    with open_instance() as (_settings, session, _blobs):
+        user = accounts.register_user(session, username, password, display_name)
+        console.print(f"Created user {user.username} ({user.id})")
+
+
+def _files_in(paths: list[Path], max_bytes: int) -> Iterator[tuple[str, bytes]]:
+    """Every image file named, found in a folder, or inside a zip archive, as (name, bytes)."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.suffix.lower() in IMAGE_SUFFIXES:
+                    yield str(child), _read_at_most(child, max_bytes + 1)
+        elif path.suffix.lower() == ".zip" and path.is_file():
+            yield from _files_in_zip(path, max_bytes)
+        elif path.is_file():
+            yield str(path), _read_at_most(path, max_bytes + 1)
+        else:
+            raise InvalidInput(f"No such file or folder: {path}")
+
+
+def _read_at_most(path: Path, size: int) -> bytes:
+    """Up to `size` bytes of a file: enough for the upload check to refuse an oversized one."""
+    with path.open("rb") as handle:
+        return handle.read(size)
+
+
+def _files_in_zip(path: Path, max_bytes: int) -> Iterator[tuple[str, bytes]]:
+    """Image entries of a zip archive, each inflated no further than just past the upload limit."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as error:
+        raise InvalidInput(f"{path} is not a readable zip archive.") from error
+    with archive:
+        for entry in archive.infolist():
+            if entry.is_dir() or Path(entry.filename).suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            with archive.open(entry) as handle:
+                yield entry.filename, handle.read(max_bytes + 1)
+
+
+@artworks_app.command("add")
+def add_artworks(
+    paths: Annotated[list[Path], typer.Argument(help="Image files, folders or .zip archives")],
+    as_user: Annotated[str, typer.Option("--as", help="The uploading account")],
+    i_hold_the_rights: Annotated[
+        bool, typer.Option("--i-hold-the-rights", help="Attest that you hold these works' rights")
+    ] = False,
+    caption: Annotated[str | None, typer.Option(help="Caption for every file")] = None,
+    opt_out_of_training: Annotated[
+        bool, typer.Option("--opt-out-of-training", help="Never train on these works")
+    ] = False,
+) -> None:
+    """Upload artworks; each file is accepted, recognised as a repeat, or refused with the rule."""
+    with open_instance() as (settings, session, blobs):
+        owner = accounts.get_user_by_username(session, as_user)
+        files = list(_files_in(paths, settings.max_upload_bytes))
+        if not files:
+            raise InvalidInput("No image files (.png, .jpg, .jpeg, .webp) found there.")
+        results = artworks.upload_artworks(
+            session,
+            blobs,
+            settings,
+            owner,
+            files,
+            caption=caption,
+            rights_attested=i_hold_the_rights,
+            training_opt_out=opt_out_of_training,
+        )
+    table = Table("file", "outcome", "artwork / reason")
+    for result in results:
+        if result.error is not None:
+            rule = f" [{result.error.rule}]" if result.error.rule else ""
+            detail = f"{result.error.message}{rule}"
+        else:
+            detail = str(result.artwork.id) if result.artwork else ""
+        table.add_row(result.filename, result.outcome.value, detail)
+    console.print(table)
+    refused = sum(1 for r in results if r.outcome is artworks.UploadOutcome.REFUSED)
+    if refused:
+        console.print(f"{refused} of {len(results)} files refused.", style="red")
+        raise typer.Exit(1)
+
+
+@artworks_app.command("list")
+def list_artworks(
+    as_user: Annotated[str, typer.Option("--as", help="Whose artworks")],
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+) -> None:
+    """List an account's artworks, newest first."""
+    with open_instance() as (_settings, session, _blobs):
+        owner = accounts.get_user_by_username(session, as_user)
+        items, total = artworks.list_own_artworks(session, owner, limit=limit)
+        table = Table("id", "file", "size", "caption", "training")
+        for item in items:
+            table.add_row(
+                str(item.id),
+                item.original_filename,
+                f"{item.width}x{item.height}",
+                item.caption or "",
+                "opted out" if item.training_opt_out else "allowed",
+            )
+    console.print(table)
+    console.print(f"{total} artworks")
+
+
+@app.command()
+def demo() -> None:
+    """A guided tour: sample artists upload their works and the ownership rules act on them."""
+    from hallmark.demo import run_demo
+
+    run_demo(console)
+
+
+def _redacted(url: str) -> str:
+    """A database URL without its password, for printing."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def main() -> None:
+    """Run the CLI; known errors print one clear line and exit 1, never a traceback."""
+    try:
+        app()
+    except AppError as error:
+        rule = f" (rule {error.rule})" if error.rule else ""
+        console.print(f"error: {error.message}{rule}", style="red", highlight=False)
+        sys.exit(1)
+    except OperationalError as error:
+        console.print(f"error: the database cannot be used: {error.orig}", style="red")
+        sys.exit(1)

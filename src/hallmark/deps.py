@@ -1,0 +1,77 @@
+"""FastAPI dependencies shared by every router: the request's session, settings, blobs, user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from fastapi.responses import FileResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from hallmark.accounts.models import User
+from hallmark.accounts.service import user_for_token
+from hallmark.config import Settings
+from hallmark.errors import NotAuthenticated
+from hallmark.storage import BlobStore
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/tokens")
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back if it raises."""
+    with request.app.state.session_factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def get_blob_store(request: Request) -> BlobStore:
+    """The blob store the app was built with."""
+    store: BlobStore = request.app.state.blob_store
+    return store
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
+
+
+def get_optional_user(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User | None:
+    """The signed-in user or None; a bad token is an error, never silently anonymous."""
+    if credentials is None:
+        return None
+    return user_for_token(session, credentials.credentials)
+
+
+def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+    """The signed-in user; anonymous requests are refused."""
+    if user is None:
+        raise NotAuthenticated("Sign in: send 'Authorization: Bearer <token>'.")
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def blob_response(blobs: BlobStore, sha256: str, mime: str) -> Response:
+    """A file response for a stored blob, cacheable by its content hash."""
+    headers = {"ETag": f'"{sha256}"', "Cache-Control": "private, max-age=3600"}
+    path = blobs.path_for(sha256)
+    if path is not None:
+        return FileResponse(path, media_type=mime, headers=headers)
+    return Response(blobs.get(sha256), media_type=mime, headers=headers)

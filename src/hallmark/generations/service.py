@@ -1,0 +1,151 @@
+"""Use cases of generations: record an image under its owner (R3/R4), show it, hand it out."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hallmark import rights
+from hallmark.accounts.models import User
+from hallmark.artworks.images import inspect_image
+from hallmark.db import after_transaction, utcnow
+from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hallmark.generations.models import Generation
+from hallmark.generations.repository import GenerationRepository, GenerationRole
+from hallmark.storage import BlobStore
+from hallmark.styles.models import StyleModel, StyleStatus
+from hallmark.styles.service import model_facts
+
+MAX_PROMPT_LENGTH = 4000
+MAX_GENERATED_BYTES = 64 * 1024 * 1024
+MAX_GENERATED_PIXELS = 64_000_000
+
+
+def generation_facts(generation: Generation) -> rights.GenerationFacts:
+    """The facts the rules need about a generated image."""
+    return rights.GenerationFacts(
+        id=generation.id,
+        model_id=generation.style_id,
+        owner_id=generation.owner_id,
+        maker_id=generation.maker_id,
+        near_copy=generation.near_copy,
+        near_copy_cleared=generation.near_copy_cleared_at is not None,
+    )
+
+
+def check_may_generate(maker: User, style: StyleModel) -> rights.Decision:
+    """Refuse a generation the rules forbid (R5), or one the style is not ready for."""
+    decision = rights.may_generate(maker.id, model_facts(style))
+    if not decision.allowed:
+        if not rights.may_view_model(maker.id, model_facts(style)):
+            raise NotFound("No such style.")
+        raise Forbidden(decision.reason, rule=decision.rule)
+    if style.status != StyleStatus.READY.value:
+        raise Conflict("This style is not trained yet.")
+    return decision
+
+
+def record_generation(
+    session: Session,
+    blobs: BlobStore,
+    maker: User,
+    style: StyleModel,
+    *,
+    prompt: str,
+    seed: int,
+    image: bytes,
+    negative_prompt: str | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> Generation:
+    """Store an image an engine made, owned by the model's owner whoever prompted it (R3/R4)."""
+    check_may_generate(maker, style)
+    if len(prompt) > MAX_PROMPT_LENGTH:
+        raise InvalidInput(f"A prompt has at most {MAX_PROMPT_LENGTH} characters.")
+    info = inspect_image(
+        image, max_bytes=MAX_GENERATED_BYTES, max_pixels=MAX_GENERATED_PIXELS, min_side=1
+    )
+    ownership = rights.owner_of_generation(maker.id, model_facts(style))
+    assert ownership.owner_id is not None
+
+    stored = blobs.put(image)
+    if stored.created:
+        after_transaction(session, rolled_back=lambda: blobs.delete(stored.sha256))
+    generation = Generation(
+        style_id=style.id,
+        maker_id=maker.id,
+        owner_id=ownership.owner_id,
+        ownership_rule=ownership.rule.value,
+        prompt=prompt,
+        negative_prompt=negative_prompt,
+        seed=seed,
+        parameters=dict(parameters or {}),
+        sha256=info.sha256,
+        mime=info.mime,
+        width=info.width,
+        height=info.height,
+    )
+    return GenerationRepository(session).add(generation)
+
+
+def get_visible_generation(
+    session: Session,
+    user: User | None,
+    generation_id: uuid.UUID,
+    grants: Sequence[rights.UsageGrant] = (),
+) -> Generation:
+    """A generation for its owner, maker or licensees; to anyone else it does not exist."""
+    generation = GenerationRepository(session).get(generation_id)
+    if generation is None or not rights.may_view_generation(
+        user.id if user else None, generation_facts(generation), grants, at=utcnow()
+    ):
+        raise NotFound("No such image.")
+    return generation
+
+
+def get_downloadable_generation(
+    session: Session,
+    user: User | None,
+    generation_id: uuid.UUID,
+    grants: Sequence[rights.UsageGrant],
+) -> Generation:
+    """A generation whose file the user may download: the owner, or a licensee (R4/R8)."""
+    generation = get_visible_generation(session, user, generation_id, grants)
+    decision = rights.may_download_generation(
+        user.id if user else None, generation_facts(generation), grants, at=utcnow()
+    )
+    if not decision.allowed:
+        raise Forbidden(decision.reason, rule=decision.rule)
+    return generation
+
+
+def list_generations(
+    session: Session,
+    user: User,
+    role: GenerationRole = GenerationRole.ALL,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Generation], int]:
+    """A page of the images a user made or owns, and their total count."""
+    repository = GenerationRepository(session)
+    return (
+        repository.list_for_user(user.id, role, limit=limit, offset=offset),
+        repository.count_for_user(user.id, role),
+    )
+
+
+def clear_near_copy(
+    session: Session, user: User, generation_id: uuid.UUID, reason: str
+) -> Generation:
+    """The owner overrides a near-copy flag with a recorded reason (R11)."""
+    generation = get_visible_generation(session, user, generation_id)
+    decision = rights.may_clear_near_copy(user.id, generation_facts(generation), reason)
+    if not decision.allowed:
+        raise Forbidden(decision.reason, rule=decision.rule)
+    generation.near_copy_cleared_at = utcnow()
+    generation.near_copy_cleared_reason = reason.strip()
+    session.flush()
+    return generation

@@ -1,0 +1,19 @@
+"""Every slice's tables, imported once so that the metadata is complete (for Alembic and tests)."""
+
+from hallmark.accounts.models import ApiToken, User
+from hallmark.artworks.models import Artwork
+from hallmark.db import Base
+from hallmark.generations.models import Generation
+from hallmark.styles.models import StyleModel, StyleTrainingWork
+
+metadata = Base.metadata
+
+__all__ = [
+    "ApiToken",
+    "Artwork",
+    "Generation",
+    "StyleModel",
+    "StyleTrainingWork",
+    "User",
+    "metadata",
+]

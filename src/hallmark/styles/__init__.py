@@ -1,0 +1,1 @@
+"""Styles: style models, their training sets, and publishing."""

@@ -1,0 +1,75 @@
+"""HTTP routes of styles: define, read, list, publish and unpublish style models."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from hallmark.deps import CurrentUser, OptionalUser, SessionDep
+from hallmark.styles import service
+from hallmark.styles.schemas import StyleCreate, StylePage, StylePublic, StylePublish
+
+router = APIRouter(prefix="/api/styles", tags=["styles"])
+
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+@router.post("", response_model=StylePublic, status_code=status.HTTP_201_CREATED)
+def create_style(body: StyleCreate, user: CurrentUser, session: SessionDep) -> StylePublic:
+    """Define a style model on works you own or hold a training license for (R2)."""
+    style = service.create_style(
+        session,
+        user,
+        body.name,
+        body.artwork_ids,
+        engine=body.engine,
+        base_model=body.base_model,
+        description=body.description,
+    )
+    return StylePublic.from_model(style)
+
+
+@router.get("", response_model=StylePage)
+def list_my_styles(
+    user: CurrentUser, session: SessionDep, limit: Limit = 50, offset: Offset = 0
+) -> StylePage:
+    """Your style models."""
+    items, total = service.list_own_styles(session, user, limit=limit, offset=offset)
+    return StylePage(
+        items=[StylePublic.from_model(s) for s in items], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/public", response_model=StylePage)
+def list_public_styles(session: SessionDep, limit: Limit = 50, offset: Offset = 0) -> StylePage:
+    """Published style models anyone may browse."""
+    items, total = service.list_public_styles(session, limit=limit, offset=offset)
+    return StylePage(
+        items=[StylePublic.from_model(s) for s in items], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/{style_id}", response_model=StylePublic)
+def read_style(style_id: uuid.UUID, user: OptionalUser, session: SessionDep) -> StylePublic:
+    """A style model you own, or a public one."""
+    return StylePublic.from_model(service.get_visible_style(session, user, style_id))
+
+
+@router.post("/{style_id}/publish", response_model=StylePublic)
+def publish_style(
+    style_id: uuid.UUID, body: StylePublish, user: CurrentUser, session: SessionDep
+) -> StylePublic:
+    """Publish your trained style so that other users may generate with it (R5)."""
+    style = service.publish_style(
+        session, user, style_id, accept_platform_license=body.accept_platform_license
+    )
+    return StylePublic.from_model(style)
+
+
+@router.post("/{style_id}/unpublish", response_model=StylePublic)
+def unpublish_style(style_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> StylePublic:
+    """Make your style private again; images already made stay yours (R5)."""
+    return StylePublic.from_model(service.unpublish_style(session, user, style_id))

@@ -1,0 +1,68 @@
+"""Request and response shapes of the styles API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from hallmark.styles.models import StyleModel
+
+
+class StyleCreate(BaseModel):
+    """Define a style model on a set of your works."""
+
+    name: str = Field(min_length=1, max_length=100)
+    artwork_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
+    engine: str = Field(default="studio", max_length=50)
+    base_model: str = Field(default="", max_length=255)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class StylePublish(BaseModel):
+    """Publishing grants the platform a license to offer the model (R5); the owner must accept."""
+
+    accept_platform_license: bool = False
+
+
+class StylePublic(BaseModel):
+    """A style model as its viewers see it."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    name: str
+    description: str | None
+    engine: str
+    base_model: str
+    status: str
+    visibility: str
+    published_at: datetime | None
+    training_set_size: int
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, style: StyleModel) -> StylePublic:
+        """Build the response from the ORM row."""
+        return cls(
+            id=style.id,
+            owner_id=style.owner_id,
+            name=style.name,
+            description=style.description,
+            engine=style.engine,
+            base_model=style.base_model,
+            status=style.status,
+            visibility=style.visibility,
+            published_at=style.published_at,
+            training_set_size=len(style.training_works),
+            created_at=style.created_at,
+        )
+
+
+class StylePage(BaseModel):
+    """A page of styles."""
+
+    items: list[StylePublic]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,161 @@
+"""Use cases of styles: define one on works you may train on (R2), publish, unpublish (R5)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hallmark import rights
+from hallmark.accounts.models import User
+from hallmark.artworks.repository import ArtworkRepository
+from hallmark.artworks.service import artwork_facts
+from hallmark.db import utcnow
+from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hallmark.styles.models import StyleModel, StyleStatus, StyleTrainingWork
+from hallmark.styles.repository import StyleRepository
+
+KNOWN_ENGINES = ("studio", "diffusers-lora")
+DEFAULT_ENGINE = "studio"
+MAX_TRAINING_WORKS = 500
+
+
+def model_facts(style: StyleModel) -> rights.ModelFacts:
+    """The facts the rules need about a style model."""
+    return rights.ModelFacts(
+        id=style.id, owner_id=style.owner_id, visibility=rights.Visibility(style.visibility)
+    )
+
+
+def create_style(
+    session: Session,
+    owner: User,
+    name: str,
+    artwork_ids: Sequence[uuid.UUID],
+    *,
+    engine: str = DEFAULT_ENGINE,
+    base_model: str = "",
+    description: str | None = None,
+    grants: Sequence[rights.UsageGrant] = (),
+) -> StyleModel:
+    """Define a style model on a training set; every work must be trainable by the owner (R2)."""
+    clean_name = name.strip()
+    if not 1 <= len(clean_name) <= 100:
+        raise InvalidInput("A style's name has 1 to 100 characters.")
+    if engine not in KNOWN_ENGINES:
+        raise InvalidInput(f"Unknown engine '{engine}'; choose one of: {', '.join(KNOWN_ENGINES)}.")
+    unique_ids = list(dict.fromkeys(artwork_ids))
+    if len(unique_ids) > MAX_TRAINING_WORKS:
+        raise InvalidInput(f"A training set has at most {MAX_TRAINING_WORKS} works.")
+    styles = StyleRepository(session)
+    if styles.find_by_owner_and_name(owner.id, clean_name) is not None:
+        raise Conflict(f"You already have a style named '{clean_name}'.")
+
+    found = ArtworkRepository(session).get_many(unique_ids)
+    missing = [artwork_id for artwork_id in unique_ids if artwork_id not in found]
+    if missing:
+        raise Forbidden(
+            f"Work {missing[0]} is not among your works or those licensed to you for training.",
+            rule=rights.Rule.R2,
+        )
+    artworks = [found[artwork_id] for artwork_id in unique_ids]
+    decision = rights.may_train_model(
+        owner.id, [artwork_facts(a) for a in artworks], grants, at=utcnow()
+    )
+    if not decision.allowed:
+        raise Forbidden(decision.reason, rule=decision.rule)
+
+    ownership = rights.owner_of_model(owner.id)
+    assert ownership.owner_id is not None
+    style = StyleModel(
+        owner_id=ownership.owner_id,
+        name=clean_name,
+        description=(description or "").strip() or None,
+        engine=engine,
+        base_model=base_model.strip(),
+        status=StyleStatus.DRAFT.value,
+        visibility=rights.Visibility.PRIVATE.value,
+        training_works=[
+            StyleTrainingWork(artwork_id=a.id, artwork_sha256=a.sha256) for a in artworks
+        ],
+    )
+    try:
+        with session.begin_nested():
+            styles.add(style)
+    except IntegrityError as error:
+        raise Conflict(f"You already have a style named '{clean_name}'.") from error
+    return style
+
+
+def get_visible_style(session: Session, user: User | None, style_id: uuid.UUID) -> StyleModel:
+    """A style the user may see: their own, or a public one; otherwise it does not exist (R5)."""
+    style = StyleRepository(session).get(style_id)
+    if style is None or not rights.may_view_model(user.id if user else None, model_facts(style)):
+        raise NotFound("No such style.")
+    return style
+
+
+def _owned_style(session: Session, user: User, style_id: uuid.UUID) -> StyleModel:
+    style = get_visible_style(session, user, style_id)
+    decision = rights.may_change_model_visibility(user.id, model_facts(style))
+    if not decision.allowed:
+        raise Forbidden(decision.reason, rule=decision.rule)
+    return style
+
+
+def publish_style(
+    session: Session, user: User, style_id: uuid.UUID, *, accept_platform_license: bool
+) -> StyleModel:
+    """Publish a trained style, recording the owner's grant of the platform license (R5)."""
+    style = _owned_style(session, user, style_id)
+    if not accept_platform_license:
+        raise InvalidInput(
+            "Publishing grants the platform a license to offer your model to other users, and "
+            "images they make with it will belong to you; accept that license to publish.",
+            rule=rights.Rule.R5,
+        )
+    if style.status != StyleStatus.READY.value:
+        raise Conflict("Train the style before publishing it.")
+    if style.visibility != rights.Visibility.PUBLIC.value:
+        style.visibility = rights.Visibility.PUBLIC.value
+        style.published_at = utcnow()
+        session.flush()
+    return style
+
+
+def unpublish_style(session: Session, user: User, style_id: uuid.UUID) -> StyleModel:
+    """Make a style private again: new generations by others stop, ownership stays (R5)."""
+    style = _owned_style(session, user, style_id)
+    if style.visibility != rights.Visibility.PRIVATE.value:
+        style.visibility = rights.Visibility.PRIVATE.value
+        style.unpublished_at = utcnow()
+        session.flush()
+    return style
+
+
+def list_own_styles(
+    session: Session, owner: User, *, limit: int = 50, offset: int = 0
+) -> tuple[list[StyleModel], int]:
+    """A page of the owner's styles and their total count."""
+    styles = StyleRepository(session)
+    return (
+        styles.list_for_owner(owner.id, limit=limit, offset=offset),
+        styles.count_for_owner(owner.id),
+    )
+
+
+def list_public_styles(
+    session: Session, *, limit: int = 50, offset: int = 0
+) -> tuple[list[StyleModel], int]:
+    """A page of published styles and their total count."""
+    styles = StyleRepository(session)
+    return styles.list_public(limit=limit, offset=offset), styles.count_public()
+
+
+def set_style_status(session: Session, style: StyleModel, status: StyleStatus) -> StyleModel:
+    """Record where a style is in its training life (called by the training jobs)."""
+    style.status = status.value
+    session.flush()
+    return style
