@@ -60,7 +60,7 @@ class ApiTokenRepository:
         ).first()
         if row is None:
             return None
-        token, user = row.tuple()
+        token, user = row
         if token.expires_at is not None and token.expires_at <= at:
             return None
         return token, user

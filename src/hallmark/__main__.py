@@ -1,0 +1,5 @@
+"""`python -m hallmark` runs the same command as `hallmark`."""
+
+from hallmark.cli import main
+
+main()

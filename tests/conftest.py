@@ -1,0 +1,134 @@
+"""Fixtures shared by the suite: settings in a tmp dir, both databases, a blob store, users."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from hallmark.accounts import passwords
+from hallmark.accounts.models import User
+from hallmark.accounts.repository import UserRepository
+from hallmark.config import Settings
+from hallmark.db import make_engine, migrate
+from hallmark.storage import LocalBlobStore
+
+POSTGRES_URL = os.environ.get(
+    "HALLMARK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_environment() -> Iterator[None]:
+    """No HALLMARK_* variable of the developer's shell reaches the tests."""
+    saved = {key: value for key, value in os.environ.items() if key.startswith("HALLMARK_")}
+    for key in saved:
+        if key != "HALLMARK_TEST_POSTGRES_URL":
+            del os.environ[key]
+    yield
+    os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    """Argon2 with test-sized parameters: the same algorithm, a fraction of the cost."""
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = original
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings of a fresh instance whose data directory is a tmp dir."""
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> LocalBlobStore:
+    """An empty local blob store."""
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+def _postgres_engine(schema: str) -> Engine:
+    """An engine on the test server whose every connection works inside `schema`."""
+    admin = make_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as error:
+        admin.dispose()
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL}: {error.orig}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: the PostgreSQL tests must run)")
+        pytest.skip(message + " (set CI=true to make this a failure)")
+    admin.dispose()
+    return make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+
+
+def _drop_postgres_schema(schema: str) -> None:
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def migrated_engine(backend: str, directory: Path) -> Iterator[Engine]:
+    """A migrated, empty database of the backend, removed afterwards."""
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{directory / 'test.db'}")
+        migrate(engine)
+        yield engine
+        engine.dispose()
+        return
+    schema = f"hallmark_test_{uuid.uuid4().hex[:12]}"
+    engine = _postgres_engine(schema)
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        _drop_postgres_schema(schema)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """One migrated database per backend for the whole run (tests roll back their changes)."""
+    yield from migrated_engine(request.param, tmp_path_factory.mktemp(request.param))
+
+
+@pytest.fixture
+def session(db_engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test; commits are savepoints."""
+    with db_engine.connect() as connection:
+        transaction = connection.begin()
+        with Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as db_session:
+            yield db_session
+        transaction.rollback()
+
+
+@pytest.fixture
+def make_user(session: Session) -> Callable[..., User]:
+    """Create a user quickly (the password is 'correct horse battery')."""
+    password_hash = passwords.hash_password("correct horse battery")
+
+    def _make(username: str | None = None) -> User:
+        name = username or f"user-{uuid.uuid4().hex[:8]}"
+        return UserRepository(session).add(
+            User(username=name, display_name=name.capitalize(), password_hash=password_hash)
+        )
+
+    return _make
