@@ -26,7 +26,7 @@ def test_sqlite_has_foreign_keys_and_wal(tmp_path: Path) -> None:
 
 
 def test_migrations_create_exactly_the_models(db_engine: Engine) -> None:
-    """Autogenerate against the migrated schema finds nothing to add: models and migrations agree."""
+    """Autogenerate finds nothing to add to the migrated schema: models and migrations agree."""
     with db_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []

@@ -29,6 +29,14 @@ def model_facts(style: StyleModel) -> rights.ModelFacts:
     )
 
 
+def _not_trainable(artwork_id: uuid.UUID) -> Forbidden:
+    """One refusal for a missing work and for someone else's: neither existence nor choices leak."""
+    return Forbidden(
+        f"Work {artwork_id} is not among your works or those licensed to you for training.",
+        rule=rights.Rule.R2,
+    )
+
+
 def create_style(
     session: Session,
     owner: User,
@@ -54,15 +62,22 @@ def create_style(
         raise Conflict(f"You already have a style named '{clean_name}'.")
 
     found = ArtworkRepository(session).get_many(unique_ids)
-    missing = [artwork_id for artwork_id in unique_ids if artwork_id not in found]
-    if missing:
-        raise Forbidden(
-            f"Work {missing[0]} is not among your works or those licensed to you for training.",
-            rule=rights.Rule.R2,
-        )
+    now = utcnow()
+    for artwork_id in unique_ids:
+        artwork = found.get(artwork_id)
+        if artwork is None:
+            raise _not_trainable(artwork_id)
+        decision = rights.may_train_on(owner.id, artwork_facts(artwork), grants, at=now)
+        if not decision.allowed:
+            knows_it = artwork.owner_id == owner.id or any(
+                grant.subject_id == artwork_id and grant.licensee_id == owner.id for grant in grants
+            )
+            if not knows_it:
+                raise _not_trainable(artwork_id)
+            raise Forbidden(f"Work {artwork_id}: {decision.reason}", rule=decision.rule)
     artworks = [found[artwork_id] for artwork_id in unique_ids]
     decision = rights.may_train_model(
-        owner.id, [artwork_facts(a) for a in artworks], grants, at=utcnow()
+        owner.id, [artwork_facts(a) for a in artworks], grants, at=now
     )
     if not decision.allowed:
         raise Forbidden(decision.reason, rule=decision.rule)
