@@ -13,7 +13,14 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    SessionTransaction,
+    mapped_column,
+    sessionmaker,
+)
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -134,32 +141,41 @@ def migrate(engine: Engine) -> None:
         command.upgrade(alembic_config(connection=connection), "head")
 
 
+_PENDING_KEY = "hallmark.after_transaction.pending"
+_COMMITTED_KEY = "hallmark.after_transaction.committed"
+
+
 def after_transaction(
     session: Session,
     *,
     committed: Callable[[], None] | None = None,
     rolled_back: Callable[[], None] | None = None,
 ) -> None:
-    """Run a side effect outside the database (a blob write or delete) once the transaction ends.
+    """Run a side effect outside the database (a file write or delete) once the transaction ends.
 
-    Files and rows live in different stores; this keeps them consistent: a blob written for a
-    row that is rolled back is removed, and a blob is deleted only once its row's deletion commits.
+    Only the outermost transaction counts: savepoints come and go inside it without deciding
+    anything, since their work can still be undone by the transaction around them.
     """
-    done = False
+    pending = session.info.get(_PENDING_KEY)
+    if pending is None:
+        pending = session.info[_PENDING_KEY] = []
+        if not event.contains(session, "after_transaction_end", _run_pending):
+            event.listen(session, "after_commit", _note_commit)
+            event.listen(session, "after_transaction_end", _run_pending)
+    pending.append((committed, rolled_back))
 
-    def _on_commit(_session: Session) -> None:
-        nonlocal done
-        if not done:
-            done = True
-            if committed is not None:
-                committed()
 
-    def _on_rollback(_session: Session) -> None:
-        nonlocal done
-        if not done:
-            done = True
-            if rolled_back is not None:
-                rolled_back()
+def _note_commit(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info[_COMMITTED_KEY] = True
 
-    event.listen(session, "after_commit", _on_commit)
-    event.listen(session, "after_rollback", _on_rollback)
+
+def _run_pending(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None or transaction.nested:
+        return
+    pending = session.info.pop(_PENDING_KEY, [])
+    committed = session.info.pop(_COMMITTED_KEY, False)
+    for on_commit, on_rollback in pending:
+        action = on_commit if committed else on_rollback
+        if action is not None:
+            action()

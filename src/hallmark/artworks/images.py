@@ -48,7 +48,7 @@ def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int, min_side: int
         raise InvalidInput("the file is empty")
     if len(data) > max_bytes:
         raise PayloadTooLarge(
-            f"the file is {_megabytes(len(data))} MB; the limit is {_megabytes(max_bytes)} MB"
+            f"the file is {_human_size(len(data))}; the limit is {_human_size(max_bytes)}"
         )
 
     # 2. The format, from the leading bytes (never the filename or the client's content type).
@@ -159,6 +159,8 @@ def _check_sides(width: int, height: int, *, min_side: int) -> None:
         )
 
 
-def _megabytes(size: int) -> str:
-    """A byte count in megabytes with at most two decimals: 52428800 -> '50'."""
-    return f"{size / _MEGABYTE:,.2f}".rstrip("0").rstrip(".")
+def _human_size(size: int) -> str:
+    """A byte count in MB, or KB below one MB, with at most two decimals: 52428800 -> '50 MB'."""
+    if size < _MEGABYTE:
+        return f"{size / 1024:,.2f}".rstrip("0").rstrip(".") + " KB"
+    return f"{size / _MEGABYTE:,.2f}".rstrip("0").rstrip(".") + " MB"

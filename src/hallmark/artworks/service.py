@@ -15,10 +15,10 @@ from hallmark.accounts.models import User
 from hallmark.artworks.images import inspect_image
 from hallmark.artworks.models import Artwork
 from hallmark.artworks.repository import ArtworkRepository
+from hallmark.blob_lifecycle import delete_blob_when_unused, store_blob_for_row
 from hallmark.config import Settings
-from hallmark.db import after_transaction, utcnow
+from hallmark.db import utcnow
 from hallmark.errors import AppError, Conflict, InvalidInput, NotFound
-from hallmark.generations.repository import GenerationRepository
 from hallmark.storage import BlobStore
 
 MAX_CAPTION_LENGTH = 2000
@@ -97,9 +97,7 @@ def upload_artwork(
         raise Conflict(decision.reason, rule=decision.rule)
     own_match = next((m.artwork_id for m in matches if m.owner_id == owner.id), None)
 
-    stored = blobs.put(data)
-    if stored.created:
-        after_transaction(session, rolled_back=lambda: blobs.delete(stored.sha256))
+    store_blob_for_row(session, blobs, data)
     artwork = Artwork(
         owner_id=owner.id,
         sha256=info.sha256,
@@ -204,20 +202,15 @@ def update_artwork(
 def delete_artwork(session: Session, blobs: BlobStore, user: User, artwork_id: uuid.UUID) -> None:
     """Delete an owner's artwork; its file goes once the deletion commits and nothing uses it."""
     artwork = get_own_artwork(session, user, artwork_id)
-    repository = ArtworkRepository(session)
     sha256 = artwork.sha256
     try:
         with session.begin_nested():
-            repository.delete(artwork)
+            ArtworkRepository(session).delete(artwork)
     except IntegrityError as error:
         raise Conflict(
             "This work is in the training set of one of your styles; delete the style first."
         ) from error
-    still_used = repository.count_with_sha256(sha256) + GenerationRepository(
-        session
-    ).count_with_sha256(sha256)
-    if not still_used:
-        after_transaction(session, committed=lambda: blobs.delete(sha256))
+    delete_blob_when_unused(session, blobs, sha256)
 
 
 def artwork_facts(artwork: Artwork) -> rights.ArtworkFacts:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from hallmark import rights
 from hallmark.accounts.models import User
 from hallmark.artworks.images import inspect_image
-from hallmark.db import after_transaction, utcnow
+from hallmark.blob_lifecycle import store_blob_for_row
+from hallmark.db import utcnow
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hallmark.generations.models import Generation
 from hallmark.generations.repository import GenerationRepository, GenerationRole
@@ -70,9 +71,7 @@ def record_generation(
     ownership = rights.owner_of_generation(maker.id, model_facts(style))
     assert ownership.owner_id is not None
 
-    stored = blobs.put(image)
-    if stored.created:
-        after_transaction(session, rolled_back=lambda: blobs.delete(stored.sha256))
+    store_blob_for_row(session, blobs, image)
     generation = Generation(
         style_id=style.id,
         maker_id=maker.id,
