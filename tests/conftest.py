@@ -18,6 +18,8 @@ from hallmark.accounts.models import User
 from hallmark.accounts.repository import UserRepository
 from hallmark.config import Settings
 from hallmark.db import make_engine, migrate
+from hallmark.instance import Instance
+from hallmark.similarity.service import CopyGuard
 from hallmark.storage import LocalBlobStore
 
 POSTGRES_URL = os.environ.get(
@@ -57,6 +59,12 @@ def settings(tmp_path: Path) -> Settings:
 def blobs(tmp_path: Path) -> LocalBlobStore:
     """An empty local blob store."""
     return LocalBlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+def instance(settings: Settings, blobs: LocalBlobStore) -> Instance:
+    """The instance the services act on: these settings, this blob store, an empty index."""
+    return Instance(settings, blobs, CopyGuard(settings.data_dir / "similarity", blobs))
 
 
 def _postgres_engine(schema: str) -> Engine:

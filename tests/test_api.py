@@ -230,7 +230,7 @@ def test_generation_belongs_to_the_model_owner_and_download_needs_a_license(
     ).json()["id"]
 
     factory = client.app.state.session_factory  # type: ignore[attr-defined]
-    blobs = client.app.state.blob_store  # type: ignore[attr-defined]
+    instance = client.app.state.instance  # type: ignore[attr-defined]
     with transaction(factory) as session:
         style = session.get(StyleModel, uuid.UUID(style_id))
         assert style is not None
@@ -249,7 +249,7 @@ def test_generation_belongs_to_the_model_owner_and_download_needs_a_license(
         style = session.get(StyleModel, uuid.UUID(style_id))
         assert maker is not None and style is not None
         generation = generations.record_generation(
-            session, blobs, maker, style, prompt="a red sun", seed=7, image=png_bytes(99)
+            session, instance, maker, style, prompt="a red sun", seed=7, image=png_bytes(99)
         )
         generation_id = str(generation.id)
 

@@ -15,10 +15,10 @@ from hallmark import __version__
 from hallmark.accounts.routes import router as accounts_router
 from hallmark.artworks.routes import router as artworks_router
 from hallmark.config import Settings, get_settings
-from hallmark.db import make_engine, make_session_factory, migrate
+from hallmark.db import make_engine, make_session_factory, migrate, transaction
 from hallmark.errors import AppError
 from hallmark.generations.routes import router as generations_router
-from hallmark.storage import make_blob_store
+from hallmark.instance import Instance
 from hallmark.styles.routes import router as styles_router
 
 logger = logging.getLogger(__name__)
@@ -67,14 +67,19 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     settings.ensure_data_dir()
     settings.resolved_secret_key()
     engine = make_engine(settings.resolved_database_url)
+    session_factory = make_session_factory(engine)
+    instance = Instance.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        instance.close()
         engine.dispose()
 
     if run_migrations:
         migrate(engine)
+    with transaction(session_factory) as session:
+        instance.prepare(session)
 
     app = FastAPI(
         title="Hallmark",
@@ -82,10 +87,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         description="An AI studio owned by its artists. Every decision names its ownership rule.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
+    app.state.instance = instance
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
-    app.state.blob_store = make_blob_store(settings)
+    app.state.session_factory = session_factory
     install_error_handlers(app)
     for router in (accounts_router, artworks_router, styles_router, generations_router):
         app.include_router(router)

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from hallmark.accounts import service as accounts
 from hallmark.artworks import service as artworks
-from hallmark.config import Settings, get_settings
+from hallmark.config import get_settings
 from hallmark.db import make_engine, make_session_factory, migrate, transaction
 from hallmark.errors import AppError, InvalidInput
-from hallmark.storage import BlobStore, make_blob_store
+from hallmark.instance import Instance
 
 app = typer.Typer(
     name="hallmark",
@@ -39,16 +39,21 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 
 
 @contextmanager
-def open_instance() -> Iterator[tuple[Settings, Session, BlobStore]]:
+def open_instance() -> Iterator[tuple[Instance, Session]]:
     """The configured instance, migrated, with one transaction for the whole command."""
     settings = get_settings()
     settings.ensure_data_dir()
     engine = make_engine(settings.resolved_database_url)
+    instance = Instance.from_settings(settings)
     try:
         migrate(engine)
-        with transaction(make_session_factory(engine)) as session:
-            yield settings, session, make_blob_store(settings)
+        factory = make_session_factory(engine)
+        with transaction(factory) as session:
+            instance.prepare(session)
+        with transaction(factory) as session:
+            yield instance, session
     finally:
+        instance.close()
         engine.dispose()
 
 
@@ -93,7 +98,7 @@ def create_user(
     display_name: Annotated[str | None, typer.Option(help="Name shown to others")] = None,
 ) -> None:
     """Create an account."""
-    with open_instance() as (_settings, session, _blobs):
+    with open_instance() as (_instance, session):
         user = accounts.register_user(session, username, password, display_name)
         console.print(f"Created user {user.username} ({user.id})")
 
@@ -146,15 +151,14 @@ def add_artworks(
     ] = False,
 ) -> None:
     """Upload artworks; each file is accepted, recognised as a repeat, or refused with the rule."""
-    with open_instance() as (settings, session, blobs):
+    with open_instance() as (instance, session):
         owner = accounts.get_user_by_username(session, as_user)
-        files = list(_files_in(paths, settings.max_upload_bytes))
+        files = list(_files_in(paths, instance.settings.max_upload_bytes))
         if not files:
             raise InvalidInput("No image files (.png, .jpg, .jpeg, .webp) found there.")
         results = artworks.upload_artworks(
             session,
-            blobs,
-            settings,
+            instance,
             owner,
             files,
             caption=caption,
@@ -182,7 +186,7 @@ def list_artworks(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
 ) -> None:
     """List an account's artworks, newest first."""
-    with open_instance() as (_settings, session, _blobs):
+    with open_instance() as (_instance, session):
         owner = accounts.get_user_by_username(session, as_user)
         items, total = artworks.list_own_artworks(session, owner, limit=limit)
         table = Table("id", "file", "size", "caption", "training")

@@ -14,7 +14,6 @@ from hallmark.accounts import service as accounts
 from hallmark.accounts.models import User
 from hallmark.accounts.repository import UserRepository
 from hallmark.artworks import service as artworks
-from hallmark.config import Settings
 from hallmark.errors import AppError
 from hallmark.styles import service as styles
 
@@ -56,12 +55,11 @@ def _demo_user(session: Session, username: str, console: Console) -> User:
     return user
 
 
-def run_demo(console: Console, settings: Settings | None = None) -> None:
+def run_demo(console: Console) -> None:
     """Sample artists register, upload their works, and the rules R1 and R2 act on them."""
     from hallmark.cli import open_instance
 
-    with open_instance() as (instance_settings, session, blobs):
-        settings = settings or instance_settings
+    with open_instance() as (instance, session):
         console.rule("1. Two artists sign up")
         users = {name: _demo_user(session, name, console) for name in DEMO_ARTISTS}
 
@@ -71,8 +69,7 @@ def run_demo(console: Console, settings: Settings | None = None) -> None:
             works[name] = [sketch_work(seed, palette, outlined) for seed in range(4)]
             results = artworks.upload_artworks(
                 session,
-                blobs,
-                settings,
+                instance,
                 users[name],
                 [(f"{name}-{i}.png", data) for i, data in enumerate(works[name])],
                 rights_attested=True,
@@ -82,17 +79,16 @@ def run_demo(console: Console, settings: Settings | None = None) -> None:
 
         console.print("  ana uploads the same file again: ", end="")
         again = artworks.upload_artwork(
-            session, blobs, settings, users["ana"], works["ana"][0], rights_attested=True
+            session, instance, users["ana"], works["ana"][0], rights_attested=True
         )
         console.print(f"{again.outcome.value} (one artwork, nothing stored twice)")
 
         console.rule("3. ben tries to register ana's painting as his")
-        try:
-            artworks.upload_artwork(
-                session, blobs, settings, users["ben"], works["ana"][0], rights_attested=True
-            )
-        except AppError as error:
-            console.print(f"  refused under {error.rule}: {error.message}")
+        copied = artworks.upload_artwork(
+            session, instance, users["ben"], works["ana"][0], rights_attested=True
+        )
+        if copied.error is not None:
+            console.print(f"  refused under {copied.error.rule}: {copied.error.message}")
 
         console.rule("4. ana defines a style on her works (R2: the model will be hers)")
         own_items, _ = artworks.list_own_artworks(session, users["ana"])
@@ -109,6 +105,6 @@ def run_demo(console: Console, settings: Settings | None = None) -> None:
             console.print(f"refused under {error.rule}: {error.message}")
 
     console.rule("Where to look")
-    console.print(f"  data directory: {settings.data_dir}")
+    console.print(f"  data directory: {instance.settings.data_dir}")
     console.print("  run `make serve` and open http://127.0.0.1:8000/docs for the API")
     console.print("  `.venv/bin/hallmark artworks list --as ana` lists ana's works")

@@ -1,4 +1,4 @@
-"""FastAPI dependencies shared by every router: the request's session, settings, blobs, user."""
+"""FastAPI dependencies shared by every router: the instance, the request's session, the user."""
 
 from __future__ import annotations
 
@@ -14,15 +14,21 @@ from hallmark.accounts.models import User
 from hallmark.accounts.service import user_for_token
 from hallmark.config import Settings
 from hallmark.errors import NotAuthenticated
+from hallmark.instance import Instance
 from hallmark.storage import BlobStore
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/tokens")
 
 
+def get_instance(request: Request) -> Instance:
+    """The instance the app was built for."""
+    instance: Instance = request.app.state.instance
+    return instance
+
+
 def get_settings(request: Request) -> Settings:
     """The settings the app was built with."""
-    settings: Settings = request.app.state.settings
-    return settings
+    return get_instance(request).settings
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -38,10 +44,10 @@ def get_session(request: Request) -> Iterator[Session]:
 
 def get_blob_store(request: Request) -> BlobStore:
     """The blob store the app was built with."""
-    store: BlobStore = request.app.state.blob_store
-    return store
+    return get_instance(request).blobs
 
 
+InstanceDep = Annotated[Instance, Depends(get_instance)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]

@@ -4,6 +4,7 @@ from hallmark.accounts.models import ApiToken, User
 from hallmark.artworks.models import Artwork
 from hallmark.db import Base
 from hallmark.generations.models import Generation
+from hallmark.similarity.models import CopyClaim, ImageFingerprint
 from hallmark.styles.models import StyleModel, StyleTrainingWork
 
 metadata = Base.metadata
@@ -11,7 +12,9 @@ metadata = Base.metadata
 __all__ = [
     "ApiToken",
     "Artwork",
+    "CopyClaim",
     "Generation",
+    "ImageFingerprint",
     "StyleModel",
     "StyleTrainingWork",
     "User",

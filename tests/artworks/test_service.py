@@ -10,6 +10,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,8 @@ from hallmark.errors import (
     UnsupportedMediaType,
 )
 from hallmark.generations.models import Generation
+from hallmark.instance import Instance
+from hallmark.similarity.models import CopyClaim
 from hallmark.storage import LocalBlobStore
 from hallmark.styles.models import StyleModel, StyleTrainingWork
 from tests.conftest import migrated_engine
@@ -103,8 +106,7 @@ def png_declaring(width: int, height: int) -> bytes:
 
 def upload(
     session: Session,
-    blobs: LocalBlobStore,
-    settings: Settings,
+    instance: Instance,
     owner: User,
     data: bytes,
     *,
@@ -116,8 +118,7 @@ def upload(
     """upload_artwork with the rights attested unless the test says otherwise."""
     return upload_artwork(
         session,
-        blobs,
-        settings,
+        instance,
         owner,
         data,
         filename=filename,
@@ -140,6 +141,7 @@ def reloaded(session: Session, artwork_id: uuid.UUID) -> Artwork:
 
 
 def test_upload_registers_the_work_to_its_uploader_with_its_file(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
@@ -148,7 +150,7 @@ def test_upload_registers_the_work_to_its_uploader_with_its_file(
     owner = make_user()
     data = png_bytes(1, size=(80, 48))
 
-    result = upload(session, blobs, settings, owner, data, filename="sunset.png", caption=" Dusk ")
+    result = upload(session, instance, owner, data, filename="sunset.png", caption=" Dusk ")
 
     assert result.outcome is UploadOutcome.CREATED
     assert result.error is None
@@ -169,6 +171,7 @@ def test_upload_registers_the_work_to_its_uploader_with_its_file(
 
 
 def test_upload_of_a_jpeg_records_its_media_type_and_opt_out(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
@@ -176,7 +179,7 @@ def test_upload_of_a_jpeg_records_its_media_type_and_opt_out(
 ) -> None:
     data = jpeg_bytes(2, size=(40, 60))
 
-    result = upload(session, blobs, settings, make_user(), data, training_opt_out=True)
+    result = upload(session, instance, make_user(), data, training_opt_out=True)
 
     assert result.artwork is not None
     assert result.artwork.mime == "image/jpeg"
@@ -185,13 +188,14 @@ def test_upload_of_a_jpeg_records_its_media_type_and_opt_out(
 
 
 def test_upload_without_rights_attestation_is_refused_under_r1_and_stores_nothing(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
     make_user: Callable[..., User],
 ) -> None:
     with pytest.raises(InvalidInput, match="hold the rights") as refusal:
-        upload(session, blobs, settings, make_user(), png_bytes(1), rights_attested=False)
+        upload(session, instance, make_user(), png_bytes(1), rights_attested=False)
 
     assert refusal.value.rule == "R1"
     assert artwork_count(session) == 0
@@ -199,6 +203,7 @@ def test_upload_without_rights_attestation_is_refused_under_r1_and_stores_nothin
 
 
 def test_the_same_file_twice_by_the_same_user_is_one_artwork(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
@@ -206,9 +211,9 @@ def test_the_same_file_twice_by_the_same_user_is_one_artwork(
 ) -> None:
     owner = make_user()
     data = png_bytes(3)
-    first = upload(session, blobs, settings, owner, data, filename="a.png")
+    first = upload(session, instance, owner, data, filename="a.png")
 
-    second = upload(session, blobs, settings, owner, data, filename="copy of a.png")
+    second = upload(session, instance, owner, data, filename="copy of a.png")
 
     assert first.outcome is UploadOutcome.CREATED
     assert second.outcome is UploadOutcome.DUPLICATE
@@ -220,6 +225,7 @@ def test_the_same_file_twice_by_the_same_user_is_one_artwork(
 
 
 def test_the_same_file_by_another_user_is_a_conflict_pointing_to_a_dispute(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
@@ -227,13 +233,19 @@ def test_the_same_file_by_another_user_is_a_conflict_pointing_to_a_dispute(
 ) -> None:
     first_owner, second_owner = make_user(), make_user()
     data = png_bytes(4)
-    upload(session, blobs, settings, first_owner, data)
+    upload(session, instance, first_owner, data)
     files_before = blob_files(blobs)
 
-    with pytest.raises(Conflict, match="dispute") as refusal:
-        upload(session, blobs, settings, second_owner, data)
+    refusal = upload(session, instance, second_owner, data)
 
-    assert refusal.value.rule == "R1"
+    assert refusal.outcome is UploadOutcome.REFUSED
+    assert isinstance(refusal.error, Conflict)
+    assert refusal.error.rule == "R1"
+    assert "dispute" in refusal.error.message
+    claims = session.scalars(select(CopyClaim)).all()
+    assert [(c.claimant_id, c.matched_owner_id, c.method) for c in claims] == [
+        (second_owner.id, first_owner.id, "sha256")
+    ]
     assert artwork_count(session) == 1
     assert ArtworkRepository(session).count_for_owner(second_owner.id) == 0
     assert blob_files(blobs) == files_before
@@ -256,6 +268,7 @@ def test_the_same_file_by_another_user_is_a_conflict_pointing_to_a_dispute(
     ids=["not-an-image", "truncated-png", "decompression-bomb", "empty", "gif", "too-many-bytes"],
 )
 def test_bad_files_are_refused_with_their_error_and_leave_nothing(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
@@ -267,7 +280,7 @@ def test_bad_files_are_refused_with_their_error_and_leave_nothing(
     limits = settings.model_copy(update={"max_image_pixels": 100_000, "max_upload_bytes": 4096})
 
     with pytest.raises(error, match=message) as refusal:
-        upload(session, blobs, limits, make_user(), data, filename="bad.png")
+        upload(session, replace(instance, settings=limits), make_user(), data, filename="bad.png")
 
     assert type(refusal.value) is error
     assert artwork_count(session) == 0
@@ -275,6 +288,7 @@ def test_bad_files_are_refused_with_their_error_and_leave_nothing(
 
 
 def test_a_batch_keeps_the_good_files_and_refuses_the_bad_in_order(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
@@ -282,7 +296,7 @@ def test_a_batch_keeps_the_good_files_and_refuses_the_bad_in_order(
 ) -> None:
     owner, rival = make_user(), make_user()
     theirs = png_bytes(20)
-    upload(session, blobs, settings, rival, theirs)
+    upload(session, instance, rival, theirs)
     good_one, good_two = png_bytes(21), jpeg_bytes(22)
     files = [
         ("one.png", good_one),
@@ -296,7 +310,7 @@ def test_a_batch_keeps_the_good_files_and_refuses_the_bad_in_order(
     ]
 
     results = upload_artworks(
-        session, blobs, settings, owner, files, caption="  batch  ", rights_attested=True
+        session, instance, owner, files, caption="  batch  ", rights_attested=True
     )
 
     assert [(r.filename, r.outcome) for r in results] == [
@@ -335,6 +349,7 @@ def test_a_batch_keeps_the_good_files_and_refuses_the_bad_in_order(
 
 
 def test_a_batch_without_attestation_refuses_every_file(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
@@ -342,8 +357,7 @@ def test_a_batch_without_attestation_refuses_every_file(
 ) -> None:
     results = upload_artworks(
         session,
-        blobs,
-        settings,
+        instance,
         make_user(),
         [("a.png", png_bytes(1)), ("b.png", png_bytes(2))],
         rights_attested=False,
@@ -366,6 +380,7 @@ def test_a_batch_without_attestation_refuses_every_file(
     ],
 )
 def test_filenames_are_stored_as_their_last_component_only(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
@@ -373,7 +388,7 @@ def test_filenames_are_stored_as_their_last_component_only(
     filename: str | None,
     stored: str,
 ) -> None:
-    result = upload(session, blobs, settings, make_user(), png_bytes(6), filename=filename)
+    result = upload(session, instance, make_user(), png_bytes(6), filename=filename)
 
     assert result.filename == stored
     assert result.artwork is not None
@@ -381,6 +396,7 @@ def test_filenames_are_stored_as_their_last_component_only(
 
 
 def test_batch_filenames_are_cleaned_for_refused_files_too(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
@@ -388,8 +404,7 @@ def test_batch_filenames_are_cleaned_for_refused_files_too(
 ) -> None:
     results = upload_artworks(
         session,
-        blobs,
-        settings,
+        instance,
         make_user(),
         [("..\\..\\secret\\x.png", b"nope")],
         rights_attested=True,
@@ -404,6 +419,7 @@ def test_batch_filenames_are_cleaned_for_refused_files_too(
     [("  a quiet harbour \n", "a quiet harbour"), ("   ", None), (None, None)],
 )
 def test_captions_are_trimmed_and_blank_ones_dropped(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
@@ -411,13 +427,14 @@ def test_captions_are_trimmed_and_blank_ones_dropped(
     caption: str | None,
     stored: str | None,
 ) -> None:
-    result = upload(session, blobs, settings, make_user(), png_bytes(7), caption=caption)
+    result = upload(session, instance, make_user(), png_bytes(7), caption=caption)
 
     assert result.artwork is not None
     assert result.artwork.caption == stored
 
 
 def test_a_caption_of_the_maximum_length_is_kept(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
@@ -425,20 +442,21 @@ def test_a_caption_of_the_maximum_length_is_kept(
 ) -> None:
     caption = "c" * MAX_CAPTION_LENGTH
 
-    result = upload(session, blobs, settings, make_user(), png_bytes(8), caption=f" {caption} ")
+    result = upload(session, instance, make_user(), png_bytes(8), caption=f" {caption} ")
 
     assert result.artwork is not None
     assert result.artwork.caption == caption
 
 
 def test_a_caption_over_the_maximum_length_is_refused_and_stores_nothing(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
     make_user: Callable[..., User],
 ) -> None:
     with pytest.raises(InvalidInput, match="at most 2000 characters"):
-        upload(session, blobs, settings, make_user(), png_bytes(9), caption="c" * 2001)
+        upload(session, instance, make_user(), png_bytes(9), caption="c" * 2001)
 
     assert artwork_count(session) == 0
     assert blob_files(blobs) == []
@@ -448,13 +466,14 @@ def test_a_caption_over_the_maximum_length_is_refused_and_stores_nothing(
 
 
 def test_only_the_owner_gets_their_artwork(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
     make_user: Callable[..., User],
 ) -> None:
     owner, other = make_user(), make_user()
-    artwork = upload(session, blobs, settings, owner, png_bytes(10)).artwork
+    artwork = upload(session, instance, owner, png_bytes(10)).artwork
     assert artwork is not None
 
     assert get_own_artwork(session, owner, artwork.id).id == artwork.id
@@ -470,13 +489,14 @@ def test_only_the_owner_gets_their_artwork(
 
 
 def test_update_artwork_changes_opt_out_and_caption(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
     make_user: Callable[..., User],
 ) -> None:
     owner = make_user()
-    artwork = upload(session, blobs, settings, owner, png_bytes(11), caption="first").artwork
+    artwork = upload(session, instance, owner, png_bytes(11), caption="first").artwork
     assert artwork is not None
 
     update_artwork(session, owner, artwork.id, training_opt_out=True, caption="  second ")
@@ -498,13 +518,14 @@ def test_update_artwork_changes_opt_out_and_caption(
 
 
 def test_update_artwork_refuses_a_long_caption_and_keeps_the_old_one(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
     make_user: Callable[..., User],
 ) -> None:
     owner = make_user()
-    artwork = upload(session, blobs, settings, owner, png_bytes(12), caption="kept").artwork
+    artwork = upload(session, instance, owner, png_bytes(12), caption="kept").artwork
     assert artwork is not None
 
     with pytest.raises(InvalidInput, match="at most 2000"):
@@ -514,13 +535,14 @@ def test_update_artwork_refuses_a_long_caption_and_keeps_the_old_one(
 
 
 def test_update_artwork_by_another_user_is_not_found_and_changes_nothing(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
     make_user: Callable[..., User],
 ) -> None:
     owner, other = make_user(), make_user()
-    artwork = upload(session, blobs, settings, owner, png_bytes(13), caption="mine").artwork
+    artwork = upload(session, instance, owner, png_bytes(13), caption="mine").artwork
     assert artwork is not None
 
     with pytest.raises(NotFound):
@@ -531,15 +553,16 @@ def test_update_artwork_by_another_user_is_not_found_and_changes_nothing(
 
 
 def test_list_own_artworks_pages_and_counts_only_the_owners_works(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
     make_user: Callable[..., User],
 ) -> None:
     owner, other = make_user(), make_user()
-    mine = {upload(session, blobs, settings, owner, png_bytes(30 + i)).artwork for i in range(5)}
-    upload(session, blobs, settings, other, png_bytes(40))
-    upload(session, blobs, settings, other, png_bytes(41))
+    mine = {upload(session, instance, owner, png_bytes(30 + i)).artwork for i in range(5)}
+    upload(session, instance, other, png_bytes(40))
+    upload(session, instance, other, png_bytes(41))
 
     first, total = list_own_artworks(session, owner, limit=2, offset=0)
     second, _ = list_own_artworks(session, owner, limit=2, offset=2)
@@ -565,30 +588,32 @@ def test_list_own_artworks_of_a_user_without_works_is_empty(
 
 
 def test_delete_artwork_by_another_user_is_not_found(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
     make_user: Callable[..., User],
 ) -> None:
     owner, other = make_user(), make_user()
-    artwork = upload(session, blobs, settings, owner, png_bytes(14)).artwork
+    artwork = upload(session, instance, owner, png_bytes(14)).artwork
     assert artwork is not None
 
     with pytest.raises(NotFound):
-        delete_artwork(session, blobs, other, artwork.id)
+        delete_artwork(session, instance, other, artwork.id)
 
     assert artwork_count(session) == 1
     assert blobs.exists(artwork.sha256)
 
 
 def test_delete_artwork_in_a_training_set_is_a_conflict_and_keeps_it(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
     make_user: Callable[..., User],
 ) -> None:
     owner = make_user()
-    artwork = upload(session, blobs, settings, owner, png_bytes(15)).artwork
+    artwork = upload(session, instance, owner, png_bytes(15)).artwork
     assert artwork is not None
     style = StyleModel(owner_id=owner.id, name="harbours", engine="studio")
     style.training_works.append(
@@ -598,7 +623,7 @@ def test_delete_artwork_in_a_training_set_is_a_conflict_and_keeps_it(
     session.flush()
 
     with pytest.raises(Conflict, match="training set"):
-        delete_artwork(session, blobs, owner, artwork.id)
+        delete_artwork(session, instance, owner, artwork.id)
 
     assert artwork_count(session) == 1
     assert get_own_artwork(session, owner, artwork.id).id == artwork.id
@@ -606,6 +631,7 @@ def test_delete_artwork_in_a_training_set_is_a_conflict_and_keeps_it(
 
 
 def test_a_race_lost_to_the_same_owner_keeps_the_winners_file(
+    instance: Instance,
     session: Session,
     blobs: LocalBlobStore,
     settings: Settings,
@@ -637,7 +663,7 @@ def test_a_race_lost_to_the_same_owner_keeps_the_winners_file(
 
     monkeypatch.setattr(ArtworkRepository, "find_by_owner_and_sha256", find_after_the_race)
 
-    result = upload(session, blobs, settings, owner, data)
+    result = upload(session, instance, owner, data)
 
     assert result.outcome is UploadOutcome.DUPLICATE
     assert result.artwork is not None and result.artwork.id == winner.id
@@ -687,6 +713,7 @@ def load_user(session: Session, user_id: uuid.UUID) -> User:
 
 
 def test_rolling_back_after_an_upload_removes_the_file_it_wrote(
+    instance: Instance,
     factory: sessionmaker[Session],
     committed_user: Callable[[str], uuid.UUID],
     blobs: LocalBlobStore,
@@ -697,7 +724,7 @@ def test_rolling_back_after_an_upload_removes_the_file_it_wrote(
 
     with pytest.raises(Boom):
         with transaction(factory) as session:
-            result = upload(session, blobs, settings, load_user(session, owner_id), data)
+            result = upload(session, instance, load_user(session, owner_id), data)
             assert result.outcome is UploadOutcome.CREATED
             assert blobs.exists(sha256_of(data))
             raise Boom
@@ -708,6 +735,7 @@ def test_rolling_back_after_an_upload_removes_the_file_it_wrote(
 
 
 def test_rolling_back_after_a_batch_removes_the_files_it_wrote(
+    instance: Instance,
     factory: sessionmaker[Session],
     committed_user: Callable[[str], uuid.UUID],
     blobs: LocalBlobStore,
@@ -719,8 +747,7 @@ def test_rolling_back_after_a_batch_removes_the_files_it_wrote(
         with transaction(factory) as session:
             results = upload_artworks(
                 session,
-                blobs,
-                settings,
+                instance,
                 load_user(session, owner_id),
                 [("a.png", png_bytes(51)), ("b.png", png_bytes(52))],
                 rights_attested=True,
@@ -733,6 +760,7 @@ def test_rolling_back_after_a_batch_removes_the_files_it_wrote(
 
 
 def test_a_committed_upload_keeps_its_row_and_file(
+    instance: Instance,
     factory: sessionmaker[Session],
     committed_user: Callable[[str], uuid.UUID],
     blobs: LocalBlobStore,
@@ -742,13 +770,14 @@ def test_a_committed_upload_keeps_its_row_and_file(
     data = png_bytes(53)
 
     with transaction(factory) as session:
-        upload(session, blobs, settings, load_user(session, owner_id), data)
+        upload(session, instance, load_user(session, owner_id), data)
 
     assert committed_count(factory) == 1
     assert blobs.get(sha256_of(data)) == data
 
 
 def test_rolling_back_an_upload_keeps_a_file_that_was_stored_before(
+    instance: Instance,
     factory: sessionmaker[Session],
     committed_user: Callable[[str], uuid.UUID],
     blobs: LocalBlobStore,
@@ -760,7 +789,7 @@ def test_rolling_back_an_upload_keeps_a_file_that_was_stored_before(
 
     with pytest.raises(Boom):
         with transaction(factory) as session:
-            result = upload(session, blobs, settings, load_user(session, owner_id), data)
+            result = upload(session, instance, load_user(session, owner_id), data)
             assert result.outcome is UploadOutcome.CREATED
             raise Boom
 
@@ -769,6 +798,7 @@ def test_rolling_back_an_upload_keeps_a_file_that_was_stored_before(
 
 
 def test_rolling_back_a_repeat_upload_keeps_the_committed_work_and_file(
+    instance: Instance,
     factory: sessionmaker[Session],
     committed_user: Callable[[str], uuid.UUID],
     blobs: LocalBlobStore,
@@ -777,11 +807,11 @@ def test_rolling_back_a_repeat_upload_keeps_the_committed_work_and_file(
     owner_id = committed_user("repeater")
     data = png_bytes(55)
     with transaction(factory) as session:
-        upload(session, blobs, settings, load_user(session, owner_id), data)
+        upload(session, instance, load_user(session, owner_id), data)
 
     with pytest.raises(Boom):
         with transaction(factory) as session:
-            result = upload(session, blobs, settings, load_user(session, owner_id), data)
+            result = upload(session, instance, load_user(session, owner_id), data)
             assert result.outcome is UploadOutcome.DUPLICATE
             raise Boom
 
@@ -791,19 +821,19 @@ def test_rolling_back_a_repeat_upload_keeps_the_committed_work_and_file(
 
 def committed_upload(
     factory: sessionmaker[Session],
-    blobs: LocalBlobStore,
-    settings: Settings,
+    instance: Instance,
     owner_id: uuid.UUID,
     data: bytes,
 ) -> uuid.UUID:
     """Upload and commit; returns the artwork id."""
     with transaction(factory) as session:
-        artwork = upload(session, blobs, settings, load_user(session, owner_id), data).artwork
+        artwork = upload(session, instance, load_user(session, owner_id), data).artwork
         assert artwork is not None
         return artwork.id
 
 
 def test_delete_removes_the_file_only_once_the_deletion_commits(
+    instance: Instance,
     factory: sessionmaker[Session],
     committed_user: Callable[[str], uuid.UUID],
     blobs: LocalBlobStore,
@@ -811,10 +841,10 @@ def test_delete_removes_the_file_only_once_the_deletion_commits(
 ) -> None:
     owner_id = committed_user("deleter")
     data = png_bytes(56)
-    artwork_id = committed_upload(factory, blobs, settings, owner_id, data)
+    artwork_id = committed_upload(factory, instance, owner_id, data)
 
     with transaction(factory) as session:
-        delete_artwork(session, blobs, load_user(session, owner_id), artwork_id)
+        delete_artwork(session, instance, load_user(session, owner_id), artwork_id)
         assert blobs.exists(sha256_of(data))  # not before the commit
 
     assert committed_count(factory) == 0
@@ -823,6 +853,7 @@ def test_delete_removes_the_file_only_once_the_deletion_commits(
 
 
 def test_rolling_back_a_deletion_keeps_row_and_file(
+    instance: Instance,
     factory: sessionmaker[Session],
     committed_user: Callable[[str], uuid.UUID],
     blobs: LocalBlobStore,
@@ -830,11 +861,11 @@ def test_rolling_back_a_deletion_keeps_row_and_file(
 ) -> None:
     owner_id = committed_user("regretful")
     data = png_bytes(57)
-    artwork_id = committed_upload(factory, blobs, settings, owner_id, data)
+    artwork_id = committed_upload(factory, instance, owner_id, data)
 
     with pytest.raises(Boom):
         with transaction(factory) as session:
-            delete_artwork(session, blobs, load_user(session, owner_id), artwork_id)
+            delete_artwork(session, instance, load_user(session, owner_id), artwork_id)
             raise Boom
 
     with factory() as session:
@@ -843,6 +874,7 @@ def test_rolling_back_a_deletion_keeps_row_and_file(
 
 
 def test_delete_keeps_a_file_another_artwork_still_uses(
+    instance: Instance,
     factory: sessionmaker[Session],
     committed_user: Callable[[str], uuid.UUID],
     blobs: LocalBlobStore,
@@ -851,7 +883,7 @@ def test_delete_keeps_a_file_another_artwork_still_uses(
     """Settled disputes may leave two owners with the same bytes; one delete keeps the file."""
     owner_id, other_id = committed_user("first-holder"), committed_user("second-holder")
     data = png_bytes(58)
-    artwork_id = committed_upload(factory, blobs, settings, owner_id, data)
+    artwork_id = committed_upload(factory, instance, owner_id, data)
     with transaction(factory) as session:
         ArtworkRepository(session).add(
             Artwork(
@@ -866,13 +898,14 @@ def test_delete_keeps_a_file_another_artwork_still_uses(
         )
 
     with transaction(factory) as session:
-        delete_artwork(session, blobs, load_user(session, owner_id), artwork_id)
+        delete_artwork(session, instance, load_user(session, owner_id), artwork_id)
 
     assert committed_count(factory) == 1
     assert blobs.get(sha256_of(data)) == data
 
 
 def test_delete_keeps_a_file_a_generation_still_uses(
+    instance: Instance,
     factory: sessionmaker[Session],
     committed_user: Callable[[str], uuid.UUID],
     blobs: LocalBlobStore,
@@ -880,7 +913,7 @@ def test_delete_keeps_a_file_a_generation_still_uses(
 ) -> None:
     owner_id = committed_user("generator")
     data = png_bytes(59)
-    artwork_id = committed_upload(factory, blobs, settings, owner_id, data)
+    artwork_id = committed_upload(factory, instance, owner_id, data)
     with transaction(factory) as session:
         style = StyleModel(owner_id=owner_id, name="s", engine="studio")
         session.add(style)
@@ -901,13 +934,14 @@ def test_delete_keeps_a_file_a_generation_still_uses(
         )
 
     with transaction(factory) as session:
-        delete_artwork(session, blobs, load_user(session, owner_id), artwork_id)
+        delete_artwork(session, instance, load_user(session, owner_id), artwork_id)
 
     assert committed_count(factory) == 0
     assert blobs.get(sha256_of(data)) == data
 
 
 def test_rolling_back_two_deletions_keeps_both_files(
+    instance: Instance,
     factory: sessionmaker[Session],
     committed_user: Callable[[str], uuid.UUID],
     blobs: LocalBlobStore,
@@ -915,14 +949,14 @@ def test_rolling_back_two_deletions_keeps_both_files(
 ) -> None:
     owner_id = committed_user("double")
     first, second = png_bytes(60), png_bytes(61)
-    first_id = committed_upload(factory, blobs, settings, owner_id, first)
-    second_id = committed_upload(factory, blobs, settings, owner_id, second)
+    first_id = committed_upload(factory, instance, owner_id, first)
+    second_id = committed_upload(factory, instance, owner_id, second)
 
     with pytest.raises(Boom):
         with transaction(factory) as session:
             owner = load_user(session, owner_id)
-            delete_artwork(session, blobs, owner, first_id)
-            delete_artwork(session, blobs, owner, second_id)
+            delete_artwork(session, instance, owner, first_id)
+            delete_artwork(session, instance, owner, second_id)
             raise Boom
 
     assert committed_count(factory) == 2
@@ -931,6 +965,7 @@ def test_rolling_back_two_deletions_keeps_both_files(
 
 
 def test_a_committed_deletion_removes_the_file_even_after_a_refused_upload(
+    instance: Instance,
     factory: sessionmaker[Session],
     committed_user: Callable[[str], uuid.UUID],
     blobs: LocalBlobStore,
@@ -938,13 +973,13 @@ def test_a_committed_deletion_removes_the_file_even_after_a_refused_upload(
 ) -> None:
     owner_id = committed_user("tidy")
     data = png_bytes(62)
-    artwork_id = committed_upload(factory, blobs, settings, owner_id, data)
+    artwork_id = committed_upload(factory, instance, owner_id, data)
 
     with transaction(factory) as session:
         owner = load_user(session, owner_id)
-        delete_artwork(session, blobs, owner, artwork_id)
+        delete_artwork(session, instance, owner, artwork_id)
         results = upload_artworks(
-            session, blobs, settings, owner, [("bad.png", b"nope")], rights_attested=True
+            session, instance, owner, [("bad.png", b"nope")], rights_attested=True
         )
         assert results[0].outcome is UploadOutcome.REFUSED
 

@@ -34,6 +34,7 @@ from hallmark.generations.service import (
     list_generations,
     record_generation,
 )
+from hallmark.instance import Instance
 from hallmark.storage import BlobStore
 from hallmark.styles.models import StyleModel, StyleStatus
 from hallmark.styles.service import (
@@ -65,7 +66,9 @@ def stranger(make_user: MakeUser) -> User:
 
 
 @pytest.fixture
-def make_style(session: Session, blobs: BlobStore, settings: Settings) -> MakeStyle:
+def make_style(
+    instance: Instance, session: Session, blobs: BlobStore, settings: Settings
+) -> MakeStyle:
     """A style of `owner` trained on one upload, in the given status, optionally published."""
     seeds = iter(range(1, 200))
 
@@ -73,9 +76,7 @@ def make_style(session: Session, blobs: BlobStore, settings: Settings) -> MakeSt
         owner: User, *, status: StyleStatus = StyleStatus.READY, public: bool = False
     ) -> StyleModel:
         seed = next(seeds)
-        upload = upload_artwork(
-            session, blobs, settings, owner, png_bytes(seed), rights_attested=True
-        )
+        upload = upload_artwork(session, instance, owner, png_bytes(seed), rights_attested=True)
         assert upload.artwork is not None
         style = create_style(session, owner, f"style-{seed}", [upload.artwork.id])
         if public:
@@ -93,14 +94,14 @@ def public_style(make_style: MakeStyle, owner: User) -> StyleModel:
 
 
 @pytest.fixture
-def generate(session: Session, blobs: BlobStore) -> Generate:
+def generate(instance: Instance, session: Session, blobs: BlobStore) -> Generate:
     """Record an image the engine made for `user` with `style` (a fresh PNG each call)."""
     seeds = iter(range(1000, 2000))
 
     def _generate(user: User, style: StyleModel, *, prompt: str = "a heron at dusk") -> Generation:
         seed = next(seeds)
         return record_generation(
-            session, blobs, user, style, prompt=prompt, seed=seed, image=png_bytes(seed)
+            session, instance, user, style, prompt=prompt, seed=seed, image=png_bytes(seed)
         )
 
     return _generate
@@ -139,14 +140,14 @@ def grant_on(
 
 
 def test_an_image_made_by_the_models_owner_belongs_to_them_r3(
-    session: Session, blobs: BlobStore, make_style: MakeStyle, owner: User
+    instance: Instance, session: Session, blobs: BlobStore, make_style: MakeStyle, owner: User
 ) -> None:
     style = make_style(owner)
     image = png_bytes(7, size=(48, 40))
 
     generation = record_generation(
         session,
-        blobs,
+        instance,
         owner,
         style,
         prompt="a heron at dusk",
@@ -257,6 +258,7 @@ def test_a_prompt_over_the_limit_is_invalid_input(
     ids=["text", "gif", "empty", "truncated png"],
 )
 def test_bytes_that_are_not_an_accepted_image_store_nothing(
+    instance: Instance,
     session: Session,
     blobs: BlobStore,
     public_style: StyleModel,
@@ -265,7 +267,7 @@ def test_bytes_that_are_not_an_accepted_image_store_nothing(
     error: type[AppError],
 ) -> None:
     with pytest.raises(error):
-        record_generation(session, blobs, owner, public_style, prompt="p", seed=1, image=image)
+        record_generation(session, instance, owner, public_style, prompt="p", seed=1, image=image)
 
     assert generation_rows(session) == 0
     if image:
@@ -273,23 +275,23 @@ def test_bytes_that_are_not_an_accepted_image_store_nothing(
 
 
 def test_a_jpeg_is_recorded_as_a_jpeg(
-    session: Session, blobs: BlobStore, public_style: StyleModel, owner: User
+    instance: Instance, session: Session, blobs: BlobStore, public_style: StyleModel, owner: User
 ) -> None:
     generation = record_generation(
-        session, blobs, owner, public_style, prompt="p", seed=1, image=jpeg_bytes(1)
+        session, instance, owner, public_style, prompt="p", seed=1, image=jpeg_bytes(1)
     )
 
     assert generation.mime == "image/jpeg"
 
 
 def test_parameters_are_copied_not_shared(
-    session: Session, blobs: BlobStore, public_style: StyleModel, owner: User
+    instance: Instance, session: Session, blobs: BlobStore, public_style: StyleModel, owner: User
 ) -> None:
     parameters: dict[str, object] = {"steps": 2}
 
     generation = record_generation(
         session,
-        blobs,
+        instance,
         owner,
         public_style,
         prompt="p",
@@ -496,11 +498,16 @@ def test_list_generations_pages_without_gaps_or_repeats(
 
 
 def test_repository_counts_generations_by_bytes(
-    session: Session, blobs: BlobStore, public_style: StyleModel, owner: User, maker: User
+    instance: Instance,
+    session: Session,
+    blobs: BlobStore,
+    public_style: StyleModel,
+    owner: User,
+    maker: User,
 ) -> None:
     image = png_bytes(11)
     for user in (owner, maker):
-        record_generation(session, blobs, user, public_style, prompt="p", seed=1, image=image)
+        record_generation(session, instance, user, public_style, prompt="p", seed=1, image=image)
     repository = GenerationRepository(session)
 
     assert repository.count_with_sha256(hashlib.sha256(image).hexdigest()) == 2

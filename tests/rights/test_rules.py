@@ -183,7 +183,7 @@ def test_owner_of_upload(uploader: uuid.UUID, attested: bool, expect: Expect) ->
 
 
 def _match(owner: uuid.UUID) -> RegisteredWork:
-    return RegisteredWork(artwork_id=uuid.uuid4(), owner_id=owner)
+    return RegisteredWork(work_id=uuid.uuid4(), owner_id=owner)
 
 
 @table(

@@ -17,6 +17,7 @@ from hallmark.artworks.service import delete_artwork, get_own_artwork, upload_ar
 from hallmark.config import Settings
 from hallmark.db import utcnow
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hallmark.instance import Instance
 from hallmark.storage import BlobStore
 from hallmark.styles.models import StyleModel, StyleStatus, StyleTrainingWork
 from hallmark.styles.repository import StyleRepository
@@ -47,14 +48,13 @@ def bob(make_user: MakeUser) -> User:
 
 
 @pytest.fixture
-def upload(session: Session, blobs: BlobStore, settings: Settings) -> Upload:
+def upload(instance: Instance, session: Session, blobs: BlobStore, settings: Settings) -> Upload:
     """Upload the PNG of `seed` as the user's attested work."""
 
     def _upload(user: User, seed: int, *, opt_out: bool = False) -> Artwork:
         result = upload_artwork(
             session,
-            blobs,
-            settings,
+            instance,
             user,
             png_bytes(seed),
             rights_attested=True,
@@ -565,19 +565,19 @@ def test_repository_finds_by_owner_and_name(
 
 
 def test_an_artwork_in_a_training_set_cannot_be_deleted(
-    session: Session, blobs: BlobStore, alice: User, upload: Upload
+    instance: Instance, session: Session, blobs: BlobStore, alice: User, upload: Upload
 ) -> None:
     used, unused = upload(alice, 1), upload(alice, 2)
     style = create_style(session, alice, "Ink", [used.id])
 
     with pytest.raises(Conflict):
-        delete_artwork(session, blobs, alice, used.id)
+        delete_artwork(session, instance, alice, used.id)
 
     session.expire_all()
     assert get_own_artwork(session, alice, used.id).sha256 == used.sha256
     stored = StyleRepository(session).get(style.id)
     assert stored is not None
     assert [work.artwork_id for work in stored.training_works] == [used.id]
-    delete_artwork(session, blobs, alice, unused.id)
+    delete_artwork(session, instance, alice, unused.id)
     with pytest.raises(NotFound):
         get_own_artwork(session, alice, unused.id)

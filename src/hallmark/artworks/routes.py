@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 
 from hallmark.artworks import service
 from hallmark.artworks.schemas import (
@@ -15,9 +15,9 @@ from hallmark.artworks.schemas import (
     ArtworkUpdate,
     ArtworkUploadResult,
 )
-from hallmark.deps import BlobStoreDep, CurrentUser, SessionDep, SettingsDep, blob_response
+from hallmark.deps import BlobStoreDep, CurrentUser, InstanceDep, SessionDep, blob_response
 from hallmark.errors import PayloadTooLarge
-from hallmark.schemas import ErrorBody
+from hallmark.schemas import ErrorBody, ErrorResponse
 
 router = APIRouter(prefix="/api/artworks", tags=["artworks"])
 
@@ -51,26 +51,30 @@ def _result_body(result: service.UploadResult) -> ArtworkUploadResult:
     )
 
 
-@router.post("", response_model=ArtworkUploadResult, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=ArtworkUploadResult,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"model": ErrorResponse, "description": "Another artist's work (R1)"}},
+)
 async def upload_artwork(
     request: Request,
     response: Response,
     user: CurrentUser,
     session: SessionDep,
-    blobs: BlobStoreDep,
-    settings: SettingsDep,
+    instance: InstanceDep,
     file: Annotated[UploadFile, File(description="A PNG, JPEG or WebP image")],
     attest_rights: Annotated[bool, Form(description="I hold the rights to this work")] = False,
     caption: Annotated[str | None, Form(max_length=2000)] = None,
     training_opt_out: Annotated[bool, Form()] = False,
-) -> ArtworkUploadResult:
+) -> ArtworkUploadResult | JSONResponse:
     """Upload one work; the same file again returns the existing artwork with status 200."""
-    _refuse_oversized_request(request, settings.max_upload_bytes, 1)
-    data = await _read_limited(file, settings.max_upload_bytes)
+    max_bytes = instance.settings.max_upload_bytes
+    _refuse_oversized_request(request, max_bytes, 1)
+    data = await _read_limited(file, max_bytes)
     result = service.upload_artwork(
         session,
-        blobs,
-        settings,
+        instance,
         user,
         data,
         filename=file.filename,
@@ -78,6 +82,11 @@ async def upload_artwork(
         rights_attested=attest_rights,
         training_opt_out=training_opt_out,
     )
+    if result.error is not None:
+        # Returned, not raised: the request's transaction still commits the claim it recorded.
+        return JSONResponse(
+            status_code=result.error.status_code, content={"error": result.error.as_dict()}
+        )
     if result.outcome is service.UploadOutcome.DUPLICATE:
         response.status_code = status.HTTP_200_OK
     return _result_body(result)
@@ -88,23 +97,19 @@ async def upload_artworks(
     request: Request,
     user: CurrentUser,
     session: SessionDep,
-    blobs: BlobStoreDep,
-    settings: SettingsDep,
+    instance: InstanceDep,
     files: Annotated[list[UploadFile], File(description="Several images")],
     attest_rights: Annotated[bool, Form(description="I hold the rights to these works")] = False,
     caption: Annotated[str | None, Form(max_length=2000)] = None,
     training_opt_out: Annotated[bool, Form()] = False,
 ) -> list[ArtworkUploadResult]:
     """Upload many works at once; each file reports created, variant, duplicate or refused."""
-    _refuse_oversized_request(request, settings.max_upload_bytes, len(files))
-    payloads = [
-        (file.filename or "", await _read_limited(file, settings.max_upload_bytes))
-        for file in files
-    ]
+    max_bytes = instance.settings.max_upload_bytes
+    _refuse_oversized_request(request, max_bytes, len(files))
+    payloads = [(file.filename or "", await _read_limited(file, max_bytes)) for file in files]
     results = service.upload_artworks(
         session,
-        blobs,
-        settings,
+        instance,
         user,
         payloads,
         caption=caption,
@@ -164,7 +169,7 @@ def update_artwork(
 
 @router.delete("/{artwork_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_artwork(
-    artwork_id: uuid.UUID, user: CurrentUser, session: SessionDep, blobs: BlobStoreDep
+    artwork_id: uuid.UUID, user: CurrentUser, session: SessionDep, instance: InstanceDep
 ) -> None:
     """Delete one of your artworks (refused while a style's training set uses it)."""
-    service.delete_artwork(session, blobs, user, artwork_id)
+    service.delete_artwork(session, instance, user, artwork_id)

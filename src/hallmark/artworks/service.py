@@ -16,10 +16,11 @@ from hallmark.artworks.images import inspect_image
 from hallmark.artworks.models import Artwork
 from hallmark.artworks.repository import ArtworkRepository
 from hallmark.blob_lifecycle import delete_blob_when_unused, store_blob_for_row
-from hallmark.config import Settings
 from hallmark.db import utcnow
 from hallmark.errors import AppError, Conflict, InvalidInput, NotFound
-from hallmark.storage import BlobStore
+from hallmark.instance import Instance
+from hallmark.similarity.repository import FingerprintRepository
+from hallmark.similarity.service import NearCopy, PreparedImage, record_copy_claim
 
 MAX_CAPTION_LENGTH = 2000
 
@@ -61,8 +62,7 @@ def clean_caption(caption: str | None) -> str | None:
 
 def upload_artwork(
     session: Session,
-    blobs: BlobStore,
-    settings: Settings,
+    instance: Instance,
     owner: User,
     data: bytes,
     *,
@@ -71,7 +71,12 @@ def upload_artwork(
     rights_attested: bool,
     training_opt_out: bool = False,
 ) -> UploadResult:
-    """Register one uploaded work to its uploader (R1); the same bytes twice give one artwork."""
+    """Register one uploaded work to its uploader (R1).
+
+    The same bytes again give the same artwork; a near-copy of the uploader's own work is a linked
+    variant; a match with another artist's work is refused and kept as a claim for review.
+    """
+    settings = instance.settings
     name = clean_filename(filename)
     ownership = rights.owner_of_upload(owner.id, rights_attested=rights_attested)
     if not ownership.allowed:
@@ -88,16 +93,33 @@ def upload_artwork(
     if existing is not None:
         return UploadResult(name, UploadOutcome.DUPLICATE, existing)
 
-    matches = [
-        rights.RegisteredWork(artwork_id=work.id, owner_id=work.owner_id)
-        for work in artworks.list_with_sha256(info.sha256)
+    prepared = PreparedImage.from_bytes(data)
+    near = instance.copy_guard.near_copies_of(session, prepared, include_generations=True)
+    exact = artworks.list_with_sha256(info.sha256)
+    matches = [rights.RegisteredWork(work.id, work.owner_id) for work in exact] + [
+        rights.RegisteredWork(match.work_id, match.owner_id) for match in near
     ]
     decision = rights.may_register_artwork(owner.id, matches)
     if not decision.allowed:
-        raise Conflict(decision.reason, rule=decision.rule)
-    own_match = next((m.artwork_id for m in matches if m.owner_id == owner.id), None)
+        other_exact = next((work for work in exact if work.owner_id != owner.id), None)
+        if other_exact is not None:
+            claimed = NearCopy.exact_artwork(other_exact.id, other_exact.owner_id)
+        else:
+            claimed = next(match for match in near if match.owner_id != owner.id)
+        record_copy_claim(
+            session,
+            claimant_id=owner.id,
+            upload_sha256=info.sha256,
+            upload_filename=name,
+            match=claimed,
+        )
+        error = Conflict(decision.reason, rule=decision.rule)
+        return UploadResult(name, UploadOutcome.REFUSED, error=error)
+    own_match = next(
+        (m.artwork_id for m in near if m.owner_id == owner.id and m.artwork_id is not None), None
+    )
 
-    store_blob_for_row(session, blobs, data)
+    store_blob_for_row(session, instance.blobs, data)
     artwork = Artwork(
         owner_id=owner.id,
         sha256=info.sha256,
@@ -120,14 +142,16 @@ def upload_artwork(
         if winner is None:
             raise
         return UploadResult(name, UploadOutcome.DUPLICATE, winner)
+    instance.copy_guard.record(
+        session, prepared, owner_id=owner.id, sha256=info.sha256, artwork_id=artwork.id
+    )
     outcome = UploadOutcome.VARIANT if own_match else UploadOutcome.CREATED
     return UploadResult(name, outcome, artwork)
 
 
 def upload_artworks(
     session: Session,
-    blobs: BlobStore,
-    settings: Settings,
+    instance: Instance,
     owner: User,
     files: list[tuple[str, bytes]],
     *,
@@ -142,8 +166,7 @@ def upload_artworks(
             with session.begin_nested():
                 result = upload_artwork(
                     session,
-                    blobs,
-                    settings,
+                    instance,
                     owner,
                     data,
                     filename=filename,
@@ -199,10 +222,11 @@ def update_artwork(
     return artwork
 
 
-def delete_artwork(session: Session, blobs: BlobStore, user: User, artwork_id: uuid.UUID) -> None:
+def delete_artwork(session: Session, instance: Instance, user: User, artwork_id: uuid.UUID) -> None:
     """Delete an owner's artwork; its file goes once the deletion commits and nothing uses it."""
     artwork = get_own_artwork(session, user, artwork_id)
     sha256 = artwork.sha256
+    fingerprint_ids = FingerprintRepository(session).ids_for_artwork(artwork.id)
     try:
         with session.begin_nested():
             ArtworkRepository(session).delete(artwork)
@@ -210,7 +234,8 @@ def delete_artwork(session: Session, blobs: BlobStore, user: User, artwork_id: u
         raise Conflict(
             "This work is in the training set of one of your styles; delete the style first."
         ) from error
-    delete_blob_when_unused(session, blobs, sha256)
+    delete_blob_when_unused(session, instance.blobs, sha256)
+    instance.copy_guard.unrecord_after_commit(session, fingerprint_ids)
 
 
 def artwork_facts(artwork: Artwork) -> rights.ArtworkFacts:

@@ -30,5 +30,10 @@ class Generation(IdMixin, CreatedAtMixin, Base):
     width: Mapped[int]
     height: Mapped[int]
     near_copy: Mapped[bool] = mapped_column(default=False)
+    near_copy_artwork_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("artworks.id", ondelete="SET NULL")
+    )
+    near_copy_method: Mapped[str | None] = mapped_column(String(16))
+    near_copy_distance: Mapped[int | None]
     near_copy_cleared_at: Mapped[datetime | None]
     near_copy_cleared_reason: Mapped[str | None] = mapped_column(Text)

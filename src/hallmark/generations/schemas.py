@@ -28,6 +28,8 @@ class GenerationPublic(BaseModel):
     width: int
     height: int
     near_copy: bool
+    near_copy_artwork_id: uuid.UUID | None
+    near_copy_method: str | None
     near_copy_cleared_at: datetime | None
     created_at: datetime
 

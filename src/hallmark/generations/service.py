@@ -16,7 +16,8 @@ from hallmark.db import utcnow
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hallmark.generations.models import Generation
 from hallmark.generations.repository import GenerationRepository, GenerationRole
-from hallmark.storage import BlobStore
+from hallmark.instance import Instance
+from hallmark.similarity.service import PreparedImage
 from hallmark.styles.models import StyleModel, StyleStatus
 from hallmark.styles.service import model_facts
 
@@ -51,7 +52,7 @@ def check_may_generate(maker: User, style: StyleModel) -> rights.Decision:
 
 def record_generation(
     session: Session,
-    blobs: BlobStore,
+    instance: Instance,
     maker: User,
     style: StyleModel,
     *,
@@ -61,7 +62,11 @@ def record_generation(
     negative_prompt: str | None = None,
     parameters: dict[str, Any] | None = None,
 ) -> Generation:
-    """Store an image an engine made, owned by the model's owner whoever prompted it (R3/R4)."""
+    """Store an image an engine made, owned by the model's owner whoever prompted it (R3/R4).
+
+    It is compared with the style's training set and every registered artwork first: a near-copy
+    is flagged (R11) and cannot be published or licensed until its owner clears it.
+    """
     check_may_generate(maker, style)
     if len(prompt) > MAX_PROMPT_LENGTH:
         raise InvalidInput(f"A prompt has at most {MAX_PROMPT_LENGTH} characters.")
@@ -71,7 +76,14 @@ def record_generation(
     ownership = rights.owner_of_generation(maker.id, model_facts(style))
     assert ownership.owner_id is not None
 
-    store_blob_for_row(session, blobs, image)
+    prepared = PreparedImage.from_bytes(image)
+    near = instance.copy_guard.near_copies_of(
+        session,
+        prepared,
+        include_generations=False,
+        also_artworks=[work.artwork_id for work in style.training_works],
+    )
+    store_blob_for_row(session, instance.blobs, image)
     generation = Generation(
         style_id=style.id,
         maker_id=maker.id,
@@ -86,7 +98,21 @@ def record_generation(
         width=info.width,
         height=info.height,
     )
-    return GenerationRepository(session).add(generation)
+    if near:
+        closest = near[0]
+        generation.near_copy = True
+        generation.near_copy_artwork_id = closest.artwork_id
+        generation.near_copy_method = closest.method.value
+        generation.near_copy_distance = closest.distance
+    GenerationRepository(session).add(generation)
+    instance.copy_guard.record(
+        session,
+        prepared,
+        owner_id=generation.owner_id,
+        sha256=info.sha256,
+        generation_id=generation.id,
+    )
+    return generation
 
 
 def get_visible_generation(

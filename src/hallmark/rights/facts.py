@@ -46,9 +46,9 @@ class ArtworkFacts:
 
 @dataclass(frozen=True)
 class RegisteredWork:
-    """An already registered work that matches a new upload (same bytes or near-identical)."""
+    """A registered work (artwork or generation) that a new upload matches, exactly or nearly."""
 
-    artwork_id: uuid.UUID
+    work_id: uuid.UUID
     owner_id: uuid.UUID
 
 

@@ -1,0 +1,34 @@
+"""The long-lived parts of one running studio, shared by every request, command and job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from hallmark.config import Settings
+from hallmark.similarity.service import CopyGuard
+from hallmark.storage import BlobStore, make_blob_store
+
+
+@dataclass
+class Instance:
+    """Settings, the blob store and the fingerprint index of one instance."""
+
+    settings: Settings
+    blobs: BlobStore
+    copy_guard: CopyGuard
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Instance:
+        """The instance whose files live in the settings' data directory."""
+        blobs = make_blob_store(settings)
+        return cls(settings, blobs, CopyGuard(settings.data_dir / "similarity", blobs))
+
+    def prepare(self, session: Session) -> None:
+        """Bring derived state (the fingerprint index) in step with the database."""
+        self.copy_guard.prepare(session)
+
+    def close(self) -> None:
+        """Save what is kept in memory."""
+        self.copy_guard.save()

@@ -1,0 +1,1 @@
+"""Similarity: image fingerprints, their FAISS index, and the near-copy checks of R1 and R11."""

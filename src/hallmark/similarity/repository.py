@@ -1,0 +1,83 @@
+"""All SQL of the similarity slice."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterator
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hallmark.similarity.models import CopyClaim, ImageFingerprint
+
+
+class FingerprintRepository:
+    """Reads and writes image fingerprints and copy claims."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, fingerprint: ImageFingerprint) -> ImageFingerprint:
+        """Stage a fingerprint and flush so it gets its integer id."""
+        self.session.add(fingerprint)
+        self.session.flush()
+        return fingerprint
+
+    def get_many(self, ids: Collection[int]) -> list[ImageFingerprint]:
+        """Fingerprints by id; ids of deleted rows are simply absent."""
+        if not ids:
+            return []
+        return list(
+            self.session.scalars(select(ImageFingerprint).where(ImageFingerprint.id.in_(ids)))
+        )
+
+    def for_artworks(self, artwork_ids: Collection[uuid.UUID]) -> list[ImageFingerprint]:
+        """The fingerprints of the given artworks (a style's training set)."""
+        if not artwork_ids:
+            return []
+        return list(
+            self.session.scalars(
+                select(ImageFingerprint).where(ImageFingerprint.artwork_id.in_(artwork_ids))
+            )
+        )
+
+    def ids_for_artwork(self, artwork_id: uuid.UUID) -> list[int]:
+        """The fingerprint ids of one artwork (to take out of the index when it is deleted)."""
+        return list(
+            self.session.scalars(
+                select(ImageFingerprint.id).where(ImageFingerprint.artwork_id == artwork_id)
+            )
+        )
+
+    def hashes_after(
+        self, last_id: int, *, batch: int = 10_000
+    ) -> Iterator[list[tuple[int, bytes, bytes]]]:
+        """(id, pdq, phash) of every fingerprint with a larger id, in batches, oldest first."""
+        while True:
+            rows = self.session.execute(
+                select(ImageFingerprint.id, ImageFingerprint.pdq, ImageFingerprint.phash)
+                .where(ImageFingerprint.id > last_id)
+                .order_by(ImageFingerprint.id)
+                .limit(batch)
+            ).all()
+            if not rows:
+                return
+            yield [(row[0], row[1], row[2]) for row in rows]
+            last_id = rows[-1][0]
+
+    def count(self) -> int:
+        """How many fingerprints exist."""
+        return self.session.scalar(select(func.count()).select_from(ImageFingerprint)) or 0
+
+    def add_claim(self, claim: CopyClaim) -> CopyClaim:
+        """Stage a copy claim."""
+        self.session.add(claim)
+        self.session.flush()
+        return claim
+
+    def list_claims(self, status: str | None, *, limit: int, offset: int) -> list[CopyClaim]:
+        """Copy claims, newest first, optionally of one status."""
+        query = select(CopyClaim).order_by(CopyClaim.created_at.desc(), CopyClaim.id)
+        if status is not None:
+            query = query.where(CopyClaim.status == status)
+        return list(self.session.scalars(query.limit(limit).offset(offset)))
