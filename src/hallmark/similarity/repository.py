@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterator
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hallmark.similarity.models import CopyClaim, ImageFingerprint
+
+
+class FingerprintRow(NamedTuple):
+    """The columns of a fingerprint that the indexes are built from."""
+
+    id: int
+    artwork_id: uuid.UUID | None
+    sha256: str
+    pdq: bytes
+    pdq_quality: int
+    phash: bytes
 
 
 class FingerprintRepository:
@@ -49,25 +61,35 @@ class FingerprintRepository:
             )
         )
 
-    def hashes_after(
-        self, last_id: int, *, batch: int = 10_000
-    ) -> Iterator[list[tuple[int, bytes, bytes]]]:
-        """(id, pdq, phash) of every fingerprint with a larger id, in batches, oldest first."""
+    def rows_after(self, last_id: int, *, batch: int = 10_000) -> Iterator[list[FingerprintRow]]:
+        """The hashes of every fingerprint with a larger id, in batches, oldest first."""
         while True:
             rows = self.session.execute(
-                select(ImageFingerprint.id, ImageFingerprint.pdq, ImageFingerprint.phash)
+                select(
+                    ImageFingerprint.id,
+                    ImageFingerprint.artwork_id,
+                    ImageFingerprint.sha256,
+                    ImageFingerprint.pdq,
+                    ImageFingerprint.pdq_quality,
+                    ImageFingerprint.phash,
+                )
                 .where(ImageFingerprint.id > last_id)
                 .order_by(ImageFingerprint.id)
                 .limit(batch)
             ).all()
             if not rows:
                 return
-            yield [(row[0], row[1], row[2]) for row in rows]
+            yield [FingerprintRow(*row) for row in rows]
             last_id = rows[-1][0]
 
     def count(self) -> int:
         """How many fingerprints exist."""
         return self.session.scalar(select(func.count()).select_from(ImageFingerprint)) or 0
+
+    def count_artworks(self) -> int:
+        """How many fingerprints are of artworks (the ones whose local features are indexed)."""
+        query = select(func.count()).where(ImageFingerprint.artwork_id.is_not(None))
+        return self.session.scalar(query) or 0
 
     def add_claim(self, claim: CopyClaim) -> CopyClaim:
         """Stage a copy claim."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -20,16 +21,16 @@ from hallmark.similarity.fingerprints import (
     Fingerprint,
     LocalFeatures,
     QueryHashes,
+    aligned_match,
     fingerprint_of,
-    geometric_inliers,
     hamming,
     load_working_image,
     local_features_of,
     query_hashes_of,
 )
-from hallmark.similarity.index import HammingIndex
+from hallmark.similarity.index import DescriptorIndex, HammingIndex
 from hallmark.similarity.models import CopyClaim, ImageFingerprint
-from hallmark.similarity.repository import FingerprintRepository
+from hallmark.similarity.repository import FingerprintRepository, FingerprintRow
 from hallmark.storage import BlobStore
 
 
@@ -48,11 +49,20 @@ class MatchThresholds:
 
     pdq_max_distance: int = 31
     min_pdq_quality: int = 50
-    phash_max_distance: int = 8
-    # The nearest few by PDQ get the (slower) local-feature check for crops and partial copies.
+    phash_max_distance: int = 2
+    # Candidates for the aligned local-feature check: the nearest by each hash, and the images
+    # most of whose ORB descriptors the query shares (crops, which whole-image hashes miss).
+    hash_candidates: int = 5
+    orb_indexed_per_image: int = 300
     orb_candidates: int = 5
-    orb_max_pdq_distance: int = 110
-    orb_min_inliers: int = 20
+    orb_descriptor_distance: int = 64
+    orb_min_votes: int = 8
+    orb_min_inliers: int = 12
+    orb_min_correlation: float = 0.9
+    # A copy with a caption or banner over it: many more agreeing features, and the part that is
+    # not covered correlates as well as a clean copy does.
+    orb_occluded_min_inliers: int = 50
+    orb_min_unoccluded_correlation: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -93,11 +103,124 @@ class PreparedImage:
         image = load_working_image(data)
         return cls(image, fingerprint_of(image), query_hashes_of(image))
 
+    @functools.cached_property
+    def features(self) -> LocalFeatures:
+        """ORB features of the image as it is."""
+        return local_features_of(self.image)
+
+    @functools.cached_property
+    def mirrored_features(self) -> LocalFeatures:
+        """ORB features of the image mirrored: ORB itself is blind to mirroring."""
+        return local_features_of(self.image.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+
+
+def judge_pair(
+    prepared: PreparedImage,
+    candidate: Fingerprint,
+    candidate_features: Callable[[], LocalFeatures | None],
+    limits: MatchThresholds,
+) -> tuple[MatchMethod, int] | None:
+    """Whether one candidate is a near-copy of the query, by which method and how closely.
+
+    Whole-image hashes decide first, when both images have enough structure to trust them; then
+    the candidate is aligned on the query by local features (for crops, rotations, overlays).
+    """
+    trustworthy = min(prepared.fingerprint.pdq_quality, candidate.pdq_quality) >= (
+        limits.min_pdq_quality
+    )
+    pdq_distance = min(hamming(q, candidate.pdq) for q in prepared.queries.pdq)
+    if trustworthy and pdq_distance <= limits.pdq_max_distance:
+        return MatchMethod.PDQ, pdq_distance
+    phash_distance = min(hamming(q, candidate.phash) for q in prepared.queries.phash)
+    if trustworthy and phash_distance <= limits.phash_max_distance:
+        return MatchMethod.PHASH, phash_distance
+    features = candidate_features()
+    if features is None:
+        return None
+    for query in (prepared.features, prepared.mirrored_features):
+        match = aligned_match(query, features)
+        clean_copy = (
+            match.inliers >= limits.orb_min_inliers
+            and match.correlation >= limits.orb_min_correlation
+        )
+        covered_copy = (
+            match.inliers >= limits.orb_occluded_min_inliers
+            and match.unoccluded_correlation >= limits.orb_min_unoccluded_correlation
+        )
+        if clean_copy or covered_copy:
+            return MatchMethod.ORB, match.inliers
+    return None
+
+
+class FingerprintIndexes:
+    """PDQ, pHash and ORB-descriptor indexes in memory: where to look for an image's copies."""
+
+    FILES = ("pdq.faiss", "phash.faiss", "orb.faiss")
+
+    def __init__(
+        self,
+        pdq: HammingIndex | None = None,
+        phash: HammingIndex | None = None,
+        orb: DescriptorIndex | None = None,
+        *,
+        orb_per_image: int = MatchThresholds.orb_indexed_per_image,
+    ) -> None:
+        self.orb_per_image = orb_per_image
+        self.pdq = pdq or HammingIndex(PDQ_BITS)
+        self.phash = phash or HammingIndex(PHASH_BITS)
+        self.orb = orb or DescriptorIndex()
+
+    def __len__(self) -> int:
+        return len(self.pdq)
+
+    def add(self, image_id: int, fingerprint: Fingerprint, features: LocalFeatures | None) -> None:
+        """Index one image; its local features only if it is an artwork (crops are of works)."""
+        self.pdq.add([image_id], [fingerprint.pdq])
+        self.phash.add([image_id], [fingerprint.phash])
+        if features is not None:
+            self.orb.add(image_id, features.descriptors[: self.orb_per_image])
+
+    def remove(self, image_ids: Sequence[int]) -> None:
+        """Take images out of every index."""
+        self.pdq.remove(image_ids)
+        self.phash.remove(image_ids)
+        self.orb.remove(image_ids)
+
+    def candidates(self, prepared: PreparedImage, limits: MatchThresholds) -> set[int]:
+        """Ids worth comparing with the query: nearest by each hash, and most shared features."""
+        found = set(self.pdq.search(prepared.queries.pdq, limits.hash_candidates))
+        found |= set(self.phash.search(prepared.queries.phash, limits.hash_candidates))
+        votes: dict[int, int] = {}
+        for features in (prepared.features, prepared.mirrored_features):
+            for image_id, count in self.orb.vote(
+                features.descriptors, limits.orb_descriptor_distance
+            ).items():
+                votes[image_id] = max(votes.get(image_id, 0), count)
+        ranked = sorted(votes, key=lambda image_id: -votes[image_id])
+        found |= {i for i in ranked[: limits.orb_candidates] if votes[i] >= limits.orb_min_votes}
+        return found
+
+    def save(self, directory: Path) -> None:
+        """Write the three indexes to a directory."""
+        self.pdq.save(directory / "pdq.faiss")
+        self.phash.save(directory / "phash.faiss")
+        self.orb.save(directory / "orb.faiss")
+
+    @classmethod
+    def load(cls, directory: Path) -> FingerprintIndexes | None:
+        """The saved indexes, or None if any is missing or unreadable (then they are rebuilt)."""
+        pdq = HammingIndex.load(directory / "pdq.faiss", PDQ_BITS)
+        phash = HammingIndex.load(directory / "phash.faiss", PHASH_BITS)
+        orb = DescriptorIndex.load(directory / "orb.faiss")
+        if pdq is None or phash is None or orb is None or len(pdq) != len(phash):
+            return None
+        return cls(pdq, phash, orb)
+
 
 class CopyGuard:
     """The instance's fingerprint indexes: kept in step with the database, saved to disk."""
 
-    FEATURE_CACHE_SIZE = 2048
+    FEATURE_CACHE_SIZE = 512
     SAVE_EVERY = 200
 
     def __init__(
@@ -106,8 +229,7 @@ class CopyGuard:
         self.directory = directory
         self.blobs = blobs
         self.thresholds = thresholds or MatchThresholds()
-        self._pdq = HammingIndex.load(directory / "pdq.faiss", PDQ_BITS)
-        self._phash = HammingIndex.load(directory / "phash.faiss", PHASH_BITS)
+        self._indexes = FingerprintIndexes.load(directory)
         self._lock = threading.RLock()
         self._features: OrderedDict[str, LocalFeatures] = OrderedDict()
         self._unsaved = 0
@@ -120,40 +242,42 @@ class CopyGuard:
         """Load the saved index, add rows it lacks, rebuild it if it disagrees with the database."""
         with self._lock:
             repository = FingerprintRepository(session)
-            if self._pdq is None or self._phash is None or len(self._pdq) != len(self._phash):
+            if self._indexes is None:
                 self._rebuild(repository)
                 return
-            self._max_id = self._pdq.max_id()
+            self._max_id = self._indexes.pdq.max_id()
             self._catch_up(repository)
-            if len(self._pdq) != repository.count():
+            if (
+                len(self._indexes) != repository.count()
+                or len(self._indexes.orb.image_ids()) != repository.count_artworks()
+            ):
                 self._rebuild(repository)
 
     def _rebuild(self, repository: FingerprintRepository) -> None:
-        self._pdq, self._phash, self._max_id = HammingIndex(PDQ_BITS), HammingIndex(PHASH_BITS), 0
+        self._indexes, self._max_id = FingerprintIndexes(), 0
         self._catch_up(repository)
         self.rebuilt = True
         self.save()
 
     def _catch_up(self, repository: FingerprintRepository) -> None:
         """Add fingerprints written since the index last looked (by this or another process)."""
-        assert self._pdq is not None and self._phash is not None
-        for batch in repository.hashes_after(self._max_id):
-            ids = [row[0] for row in batch]
-            self._pdq.add(ids, [row[1] for row in batch])
-            self._phash.add(ids, [row[2] for row in batch])
-            self._max_id = max(self._max_id, ids[-1])
+        assert self._indexes is not None
+        for batch in repository.rows_after(self._max_id):
+            for row in batch:
+                features = self._features_of_blob(row.sha256) if row.artwork_id else None
+                self._indexes.add(row.id, _stored_fingerprint(row), features)
+                self._max_id = max(self._max_id, row.id)
 
     def save(self) -> None:
-        """Write both indexes to the data directory."""
+        """Write the indexes to the data directory."""
         with self._lock:
-            if self._pdq is None or self._phash is None:
+            if self._indexes is None:
                 return
-            self._pdq.save(self.directory / "pdq.faiss")
-            self._phash.save(self.directory / "phash.faiss")
+            self._indexes.save(self.directory)
             self._unsaved = 0
 
     def __len__(self) -> int:
-        return len(self._pdq) if self._pdq is not None else 0
+        return len(self._indexes) if self._indexes is not None else 0
 
     # ------------------------------------------------------------------------------ recording
 
@@ -168,23 +292,24 @@ class CopyGuard:
         generation_id: uuid.UUID | None = None,
     ) -> ImageFingerprint:
         """Store an image's fingerprint and index it; a rollback takes it out of the index again."""
-        fingerprint = FingerprintRepository(session).add(
-            ImageFingerprint(
-                artwork_id=artwork_id,
-                generation_id=generation_id,
-                owner_id=owner_id,
-                sha256=sha256,
-                pdq=prepared.fingerprint.pdq,
-                pdq_quality=prepared.fingerprint.pdq_quality,
-                phash=prepared.fingerprint.phash,
-            )
-        )
-        row_id = fingerprint.id
+        features = prepared.features if artwork_id is not None else None
         with self._lock:
+            # Catch up first: once the new row is flushed, catching up would index it twice.
             self._ensure_ready(session)
-            assert self._pdq is not None and self._phash is not None
-            self._pdq.add([row_id], [fingerprint.pdq])
-            self._phash.add([row_id], [fingerprint.phash])
+            assert self._indexes is not None
+            fingerprint = FingerprintRepository(session).add(
+                ImageFingerprint(
+                    artwork_id=artwork_id,
+                    generation_id=generation_id,
+                    owner_id=owner_id,
+                    sha256=sha256,
+                    pdq=prepared.fingerprint.pdq,
+                    pdq_quality=prepared.fingerprint.pdq_quality,
+                    phash=prepared.fingerprint.phash,
+                )
+            )
+            row_id = fingerprint.id
+            self._indexes.add(row_id, prepared.fingerprint, features)
             self._max_id = max(self._max_id, row_id)
         after_transaction(
             session, committed=self._note_saved_change, rolled_back=lambda: self.forget([row_id])
@@ -194,9 +319,8 @@ class CopyGuard:
     def forget(self, fingerprint_ids: Sequence[int]) -> None:
         """Take fingerprints out of the index (their rows were rolled back or deleted)."""
         with self._lock:
-            if self._pdq is not None and self._phash is not None:
-                self._pdq.remove(fingerprint_ids)
-                self._phash.remove(fingerprint_ids)
+            if self._indexes is not None:
+                self._indexes.remove(fingerprint_ids)
 
     def unrecord_after_commit(self, session: Session, fingerprint_ids: Sequence[int]) -> None:
         """Take fingerprints out of the index once the deletion of their rows commits."""
@@ -211,7 +335,7 @@ class CopyGuard:
                 self.save()
 
     def _ensure_ready(self, session: Session) -> None:
-        if self._pdq is None or self._phash is None:
+        if self._indexes is None:
             self.prepare(session)
         else:
             self._catch_up(FingerprintRepository(session))
@@ -229,17 +353,15 @@ class CopyGuard:
     ) -> list[NearCopy]:
         """Registered images the query matches, closest first.
 
-        The index is searched over every registered artwork (and generation, if asked); the
+        The indexes are searched over every registered artwork (and generation, if asked); the
         artworks named in `also_artworks` (a style's training set) are compared one by one.
         """
-        limits = self.thresholds
         with self._lock:
             self._ensure_ready(session)
-            assert self._pdq is not None and self._phash is not None
-            pdq_near = self._pdq.search(prepared.queries.pdq, limits.orb_candidates)
-            phash_near = self._phash.search(prepared.queries.phash, limits.orb_candidates)
+            assert self._indexes is not None
+            ids = self._indexes.candidates(prepared, self.thresholds)
         repository = FingerprintRepository(session)
-        candidates = {fp.id: fp for fp in repository.get_many(set(pdq_near) | set(phash_near))}
+        candidates = {fp.id: fp for fp in repository.get_many(ids)}
         for fp in repository.for_artworks(set(also_artworks)):
             candidates[fp.id] = fp
         excluded = set(exclude_fingerprint_ids)
@@ -248,7 +370,12 @@ class CopyGuard:
         for fp in candidates.values():
             if fp.id in excluded or (fp.generation_id is not None and not include_generations):
                 continue
-            found = self._compare(prepared, fp)
+            found = judge_pair(
+                prepared,
+                _stored_fingerprint(fp),
+                functools.partial(self._features_of_blob, fp.sha256),
+                self.thresholds,
+            )
             if found is not None:
                 method, distance = found
                 matches.append(
@@ -257,37 +384,8 @@ class CopyGuard:
         order = {method: rank for rank, method in enumerate(MatchMethod)}
         return sorted(matches, key=lambda m: (order[m.method], m.distance))
 
-    def _compare(
-        self, prepared: PreparedImage, candidate: ImageFingerprint
-    ) -> tuple[MatchMethod, int] | None:
-        """Whether one candidate is a near-copy of the query, and by which method."""
-        limits = self.thresholds
-        pdq_distance = min(hamming(q, candidate.pdq) for q in prepared.queries.pdq)
-        # Whole-image hashes of nearly flat images say little: every plain canvas looks alike.
-        trustworthy = min(prepared.fingerprint.pdq_quality, candidate.pdq_quality) >= (
-            limits.min_pdq_quality
-        )
-        if trustworthy and pdq_distance <= limits.pdq_max_distance:
-            return MatchMethod.PDQ, pdq_distance
-        phash_distance = min(hamming(q, candidate.phash) for q in prepared.queries.phash)
-        if trustworthy and phash_distance <= limits.phash_max_distance:
-            return MatchMethod.PHASH, phash_distance
-        if pdq_distance <= limits.orb_max_pdq_distance:
-            inliers = self._inliers(prepared.image, candidate.sha256)
-            if inliers >= limits.orb_min_inliers:
-                return MatchMethod.ORB, inliers
-        return None
-
-    def _inliers(self, image: Image.Image, candidate_sha256: str) -> int:
-        """RANSAC inliers between the query (and its mirror) and a candidate's stored image."""
-        candidate = self._features_of_blob(candidate_sha256)
-        if candidate is None:
-            return 0
-        straight = geometric_inliers(local_features_of(image), candidate)
-        mirror = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        return max(straight, geometric_inliers(local_features_of(mirror), candidate))
-
     def _features_of_blob(self, sha256: str) -> LocalFeatures | None:
+        """A stored image's local features, from a small cache or computed from its file."""
         with self._lock:
             cached = self._features.get(sha256)
             if cached is not None:
@@ -301,6 +399,11 @@ class CopyGuard:
             while len(self._features) > self.FEATURE_CACHE_SIZE:
                 self._features.popitem(last=False)
         return features
+
+
+def _stored_fingerprint(row: ImageFingerprint | FingerprintRow) -> Fingerprint:
+    """The hashes of a stored fingerprint row."""
+    return Fingerprint(pdq=row.pdq, pdq_quality=row.pdq_quality, phash=row.phash)
 
 
 def record_copy_claim(
