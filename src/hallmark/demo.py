@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import io
-import random
 import secrets
 
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image
 from rich.console import Console
 from sqlalchemy.orm import Session
 
@@ -15,33 +14,19 @@ from hallmark.accounts.models import User
 from hallmark.accounts.repository import UserRepository
 from hallmark.artworks import service as artworks
 from hallmark.errors import AppError
+from hallmark.samples import SAMPLE_ARTISTS, sample_works
+from hallmark.samples.edits import COPY_EDITS
 from hallmark.styles import service as styles
 
+DEMO_ARTISTS = ("ana", "cleo")
+WORKS_EACH = 6
+WORK_SIDE = 384
 
-def sketch_work(seed: int, palette: list[tuple[int, int, int]], outlined: bool) -> bytes:
-    """A small procedural painting: soft washes, or flat shapes with black outlines."""
-    rng = random.Random(seed)
-    image = Image.new("RGB", (256, 256), palette[0])
-    draw = ImageDraw.Draw(image)
-    for _ in range(6):
-        x, y, r = rng.randint(0, 255), rng.randint(0, 255), rng.randint(20, 70)
-        colour = rng.choice(palette[1:])
-        box = (x - r, y - r, x + r, y + r)
-        if outlined:
-            draw.rectangle(box, fill=colour, outline=(0, 0, 0), width=4)
-        else:
-            draw.ellipse(box, fill=colour)
-    if not outlined:
-        image = image.filter(ImageFilter.GaussianBlur(6))
+
+def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-DEMO_ARTISTS = {
-    "ana": ([(236, 228, 210), (84, 140, 180), (200, 120, 90), (120, 170, 110)], False),
-    "ben": ([(250, 250, 245), (230, 60, 50), (40, 90, 200), (250, 200, 40)], True),
-}
 
 
 def _demo_user(session: Session, username: str, console: Console) -> User:
@@ -64,31 +49,52 @@ def run_demo(console: Console) -> None:
         users = {name: _demo_user(session, name, console) for name in DEMO_ARTISTS}
 
         console.rule("2. Each uploads their own works (R1: uploads belong to the uploader)")
-        works: dict[str, list[bytes]] = {}
-        for name, (palette, outlined) in DEMO_ARTISTS.items():
-            works[name] = [sketch_work(seed, palette, outlined) for seed in range(4)]
+        works = {
+            name: sample_works(SAMPLE_ARTISTS[name], count=WORKS_EACH, size=WORK_SIDE)
+            for name in DEMO_ARTISTS
+        }
+        for name in DEMO_ARTISTS:
             results = artworks.upload_artworks(
                 session,
                 instance,
                 users[name],
-                [(f"{name}-{i}.png", data) for i, data in enumerate(works[name])],
+                [(work.filename, work.png) for work in works[name]],
                 rights_attested=True,
             )
             outcomes = ", ".join(r.outcome.value for r in results)
-            console.print(f"  {name}: {outcomes}")
+            console.print(f"  {SAMPLE_ARTISTS[name].display_name}: {outcomes}")
 
+        original = works["ana"][0]
         console.print("  ana uploads the same file again: ", end="")
         again = artworks.upload_artwork(
-            session, instance, users["ana"], works["ana"][0], rights_attested=True
+            session, instance, users["ana"], original.png, rights_attested=True
         )
         console.print(f"{again.outcome.value} (one artwork, nothing stored twice)")
 
-        console.rule("3. ben tries to register ana's painting as his")
-        copied = artworks.upload_artwork(
-            session, instance, users["ben"], works["ana"][0], rights_attested=True
-        )
+        console.rule("3. The copy guard: cleo tries to register ana's painting as her own")
+        for edit in ("re-encode", "mirror", "crop-20%", "overlay-text"):
+            copied = artworks.upload_artwork(
+                session,
+                instance,
+                users["cleo"],
+                _png(COPY_EDITS[edit](original.image())),
+                filename=f"mine-{edit}.png",
+                rights_attested=True,
+            )
+            verdict = f"refused under {copied.error.rule}" if copied.error else copied.outcome.value
+            console.print(f"  {edit:<13} {verdict}")
         if copied.error is not None:
-            console.print(f"  refused under {copied.error.rule}: {copied.error.message}")
+            console.print(f"  [dim]{copied.error.message}[/dim]")
+        console.print("  ana uploads her own 10% crop of it: ", end="")
+        variant = artworks.upload_artwork(
+            session,
+            instance,
+            users["ana"],
+            _png(COPY_EDITS["crop-10%"](original.image())),
+            filename="detail.png",
+            rights_attested=True,
+        )
+        console.print(f"{variant.outcome.value} (linked to the original, still hers)")
 
         console.rule("4. ana defines a style on her works (R2: the model will be hers)")
         own_items, _ = artworks.list_own_artworks(session, users["ana"])
@@ -98,9 +104,9 @@ def run_demo(console: Console) -> None:
         except AppError as error:
             console.print(f"  {error.message}")
 
-        console.print("  ben tries to define a style on ana's works: ", end="")
+        console.print("  cleo tries to define a style on ana's works: ", end="")
         try:
-            styles.create_style(session, users["ben"], "Borrowed", [a.id for a in own_items])
+            styles.create_style(session, users["cleo"], "Borrowed", [a.id for a in own_items])
         except AppError as error:
             console.print(f"refused under {error.rule}: {error.message}")
 
