@@ -140,3 +140,21 @@ def make_user(session: Session) -> Callable[..., User]:
         )
 
     return _make
+
+
+@pytest.fixture
+def owner(make_user: Callable[..., User]) -> User:
+    """An artist who owns the works and models of a test."""
+    return make_user("owner")
+
+
+@pytest.fixture
+def maker(make_user: Callable[..., User]) -> User:
+    """Someone who prompts another's model."""
+    return make_user("maker")
+
+
+@pytest.fixture
+def stranger(make_user: Callable[..., User]) -> User:
+    """Someone with no part in the test's works."""
+    return make_user("stranger")

@@ -51,21 +51,6 @@ Generate = Callable[..., Generation]
 
 
 @pytest.fixture
-def owner(make_user: MakeUser) -> User:
-    return make_user("owner")
-
-
-@pytest.fixture
-def maker(make_user: MakeUser) -> User:
-    return make_user("maker")
-
-
-@pytest.fixture
-def stranger(make_user: MakeUser) -> User:
-    return make_user("stranger")
-
-
-@pytest.fixture
 def make_style(
     instance: Instance, session: Session, blobs: BlobStore, settings: Settings
 ) -> MakeStyle:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,8 +28,6 @@ from hallmark.similarity.service import (
 )
 from hallmark.styles.models import StyleModel, StyleStatus
 from hallmark.styles.service import create_style, set_style_status
-
-MakeUser = Callable[..., User]
 
 
 def encode(image: Image.Image) -> bytes:
@@ -59,13 +56,15 @@ def upload(session: Session, instance: Instance, owner: User, data: bytes) -> Up
 
 
 @pytest.fixture
-def artist(make_user: MakeUser) -> User:
-    return make_user("bo")
+def artist(owner: User) -> User:
+    """The artist whose works are registered."""
+    return owner
 
 
 @pytest.fixture
-def copier(make_user: MakeUser) -> User:
-    return make_user("copier")
+def copier(stranger: User) -> User:
+    """Someone who uploads another's work as theirs."""
+    return stranger
 
 
 @pytest.fixture
