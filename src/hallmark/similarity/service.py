@@ -57,11 +57,11 @@ class MatchThresholds:
     orb_candidates: int = 5
     orb_descriptor_distance: int = 64
     orb_min_votes: int = 8
-    orb_min_inliers: int = 12
+    orb_min_inliers: int = 14
     orb_min_correlation: float = 0.9
     # A copy with a caption or banner over it: many more agreeing features, and the part that is
     # not covered correlates as well as a clean copy does.
-    orb_occluded_min_inliers: int = 50
+    orb_occluded_min_inliers: int = 80
     orb_min_unoccluded_correlation: float = 0.9
 
 
