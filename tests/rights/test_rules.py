@@ -24,6 +24,7 @@ from hallmark.rights import (
     UsageGrant,
     Visibility,
     grant_permits,
+    may_buy_license,
     may_change_model_visibility,
     may_clear_near_copy,
     may_download_generation,
@@ -712,6 +713,45 @@ def test_may_set_offer(case: Case) -> None:
 )
 def test_platform_may_sell(model: ModelFacts, expect: Expect) -> None:
     check(platform_may_sell(model), expect)
+
+
+@pytest.mark.parametrize(
+    ("buyer", "generation", "model", "channel", "expect"),
+    [
+        (MAKER, GENERATION, PUBLIC_MODEL, SaleChannel.PLATFORM, allowed(Rule.R7, "behalf")),
+        (STRANGER, GENERATION, PUBLIC_MODEL, SaleChannel.OWNER, allowed(Rule.R6, "directly")),
+        (
+            MAKER,
+            GENERATION,
+            PRIVATE_MODEL,
+            SaleChannel.PLATFORM,
+            refused(Rule.R7, "not published", "ask the owner"),
+        ),
+        (MAKER, GENERATION, PRIVATE_MODEL, SaleChannel.OWNER, allowed(Rule.R6)),
+        (MAKER, NEAR_COPY, PUBLIC_MODEL, SaleChannel.PLATFORM, refused(Rule.R11, "too close")),
+        (MAKER, NEAR_COPY, PUBLIC_MODEL, SaleChannel.OWNER, refused(Rule.R11)),
+        (MAKER, CLEARED_NEAR_COPY, PUBLIC_MODEL, SaleChannel.OWNER, allowed(Rule.R6)),
+        (OWNER, GENERATION, PUBLIC_MODEL, SaleChannel.OWNER, refused(Rule.R3, "you own")),
+    ],
+    ids=[
+        "maker_buys_platform_offer_of_public_model",
+        "stranger_buys_owners_direct_offer",
+        "platform_cannot_sell_for_unpublished_model",
+        "owner_may_sell_directly_after_unpublishing",
+        "near_copy_not_sold_by_platform",
+        "near_copy_not_sold_by_owner",
+        "cleared_near_copy_sold",
+        "owner_cannot_buy_own_image",
+    ],
+)
+def test_may_buy_license(
+    buyer: uuid.UUID,
+    generation: GenerationFacts,
+    model: ModelFacts,
+    channel: SaleChannel,
+    expect: Expect,
+) -> None:
+    check(may_buy_license(buyer, generation, model, channel), expect)
 
 
 @dataclass(frozen=True)

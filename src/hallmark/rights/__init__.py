@@ -14,6 +14,7 @@ from hallmark.rights.facts import (
 )
 from hallmark.rights.rules import (
     grant_permits,
+    may_buy_license,
     may_change_model_visibility,
     may_clear_near_copy,
     may_download_generation,
@@ -49,6 +50,7 @@ __all__ = [
     "UsageGrant",
     "Visibility",
     "grant_permits",
+    "may_buy_license",
     "may_change_model_visibility",
     "may_clear_near_copy",
     "may_download_generation",

@@ -238,6 +238,33 @@ def platform_may_sell(model: ModelFacts) -> Decision:
     return refuse(Rule.R7, "The platform sells licenses only for images of public models.")
 
 
+def may_buy_license(
+    buyer_id: uuid.UUID,
+    generation: GenerationFacts,
+    model: ModelFacts,
+    channel: SaleChannel,
+) -> Decision:
+    """R6/R7/R11: anyone but the owner may license an offered image that is not an open near-copy.
+
+    The owner's own offer on an image is theirs to make (R6); a model-wide offer is sold by the
+    platform on the owner's behalf, which it may do only while the model is public (R7).
+    """
+    if buyer_id == generation.owner_id:
+        return refuse(Rule.R3, "You own this image; there is nothing to license.")
+    near_copy = may_license_generation(generation)
+    if not near_copy.allowed:
+        return near_copy
+    if channel is SaleChannel.PLATFORM:
+        if not platform_may_sell(model).allowed:
+            return refuse(
+                Rule.R7,
+                "This image's model is not published, so the platform cannot sell licenses "
+                "for it on the owner's behalf; ask the owner for a direct offer.",
+            )
+        return allow(Rule.R7, "The platform sells this license on the owner's behalf.")
+    return allow(Rule.R6, "The owner offers this license directly.")
+
+
 def split_proceeds(
     price_minor: int, channel: SaleChannel, *, platform_fee_bps: int
 ) -> ProceedsSplit:
