@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -16,16 +17,25 @@ from sqlalchemy.orm import Session
 from hallmark.accounts import passwords
 from hallmark.accounts.models import User
 from hallmark.accounts.repository import UserRepository
+from hallmark.app import create_app
+from hallmark.artworks.service import upload_artwork
 from hallmark.config import Settings
 from hallmark.db import make_engine, migrate
+from hallmark.generations.models import Generation
+from hallmark.generations.service import record_generation
 from hallmark.instance import Instance
 from hallmark.similarity.service import CopyGuard
 from hallmark.storage import LocalBlobStore
+from hallmark.styles.models import StyleModel, StyleStatus
+from hallmark.styles.service import create_style, publish_style, set_style_status
+from tests.helpers import png_bytes
 
 POSTGRES_URL = os.environ.get(
     "HALLMARK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+MakeStyle = Callable[..., StyleModel]
+Generate = Callable[..., Generation]
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -158,3 +168,50 @@ def maker(make_user: Callable[..., User]) -> User:
 def stranger(make_user: Callable[..., User]) -> User:
     """Someone with no part in the test's works."""
     return make_user("stranger")
+
+
+@pytest.fixture
+def make_style(instance: Instance, session: Session) -> MakeStyle:
+    """A style of `owner` trained on one upload, in the given status, optionally published."""
+    seeds = iter(range(1, 200))
+
+    def _make(
+        owner: User, *, status: StyleStatus = StyleStatus.READY, public: bool = False
+    ) -> StyleModel:
+        seed = next(seeds)
+        upload = upload_artwork(session, instance, owner, png_bytes(seed), rights_attested=True)
+        assert upload.artwork is not None
+        style = create_style(session, owner, f"style-{seed}", [upload.artwork.id])
+        if public:
+            set_style_status(session, style, StyleStatus.READY)
+            publish_style(session, owner, style.id, accept_platform_license=True)
+        return set_style_status(session, style, status)
+
+    return _make
+
+
+@pytest.fixture
+def public_style(make_style: MakeStyle, owner: User) -> StyleModel:
+    """The owner's trained, published style."""
+    return make_style(owner, public=True)
+
+
+@pytest.fixture
+def generate(instance: Instance, session: Session) -> Generate:
+    """Record an image the engine made for `user` with `style` (a fresh PNG each call)."""
+    seeds = iter(range(1000, 2000))
+
+    def _generate(user: User, style: StyleModel, *, prompt: str = "a heron at dusk") -> Generation:
+        seed = next(seeds)
+        return record_generation(
+            session, instance, user, style, prompt=prompt, seed=seed, image=png_bytes(seed)
+        )
+
+    return _generate
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """A client of a fresh instance in a tmp data directory."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client

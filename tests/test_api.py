@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,42 +14,7 @@ from hallmark.config import Settings
 from hallmark.db import transaction
 from hallmark.generations import service as generations
 from hallmark.styles.models import StyleModel, StyleStatus
-from tests.helpers import png_bytes
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """A client of a fresh instance in a tmp data directory."""
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-def sign_up(client: TestClient, username: str) -> dict[str, str]:
-    """Register a user and return the Authorization header of a fresh token."""
-    created = client.post("/api/users", json={"username": username, "password": PASSWORD})
-    assert created.status_code == 201, created.text
-    token = client.post("/api/tokens", json={"username": username, "password": PASSWORD})
-    assert token.status_code == 201, token.text
-    return {"Authorization": f"Bearer {token.json()['token']}"}
-
-
-def upload(client: TestClient, headers: dict[str, str], data: bytes, **form: Any) -> Any:
-    """Upload one file as `art.png`, attesting rights unless told otherwise."""
-    fields = {"attest_rights": "true", **form}
-    return client.post(
-        "/api/artworks", headers=headers, files={"file": ("art.png", data)}, data=fields
-    )
-
-
-def assert_error(response: Any, status: int, code: str, rule: str | None = None) -> None:
-    """Every error has the same shape: {"error": {"code", "message", "rule"}}."""
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert error["message"]
-    assert error["rule"] == rule
+from tests.helpers import PASSWORD, assert_error, png_bytes, sign_up, upload
 
 
 def test_openapi_page_and_health(client: TestClient) -> None:

@@ -19,6 +19,7 @@ from hallmark.db import make_engine, make_session_factory, migrate, transaction
 from hallmark.errors import AppError
 from hallmark.generations.routes import router as generations_router
 from hallmark.instance import Instance
+from hallmark.licensing.routes import router as licensing_router
 from hallmark.styles.routes import router as styles_router
 
 logger = logging.getLogger(__name__)
@@ -91,7 +92,13 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.state.engine = engine
     app.state.session_factory = session_factory
     install_error_handlers(app)
-    for router in (accounts_router, artworks_router, styles_router, generations_router):
+    for router in (
+        accounts_router,
+        artworks_router,
+        styles_router,
+        generations_router,
+        licensing_router,
+    ):
         app.include_router(router)
 
     @app.get("/api/health", tags=["meta"])

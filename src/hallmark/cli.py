@@ -31,8 +31,12 @@ app = typer.Typer(
 )
 users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 artworks_app = typer.Typer(help="Upload and list artworks.", no_args_is_help=True)
+ledger_app = typer.Typer(help="Check the books and record payouts.", no_args_is_help=True)
+licenses_app = typer.Typer(help="License certificates.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(artworks_app, name="artworks")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(licenses_app, name="licenses")
 
 console = Console()
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
@@ -200,6 +204,71 @@ def list_artworks(
             )
     console.print(table)
     console.print(f"{total} artworks")
+
+
+@ledger_app.command("reconcile")
+def reconcile_ledger() -> None:
+    """Prove the books: balanced transactions, every license booked once at its price."""
+    from hallmark.licensing.service import reconcile
+
+    with open_instance() as (_instance, session):
+        report = reconcile(session)
+    table = Table("account", "currency", "balance (minor units)")
+    for (account, currency), amount in sorted(report.balances.items()):
+        table.add_row(account, currency, str(amount))
+    console.print(table)
+    if not report.ok:
+        for problem in report.problems:
+            console.print(f"problem: {problem}", style="red", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"ledger reconciled: {report.entries} entries, every invariant holds")
+
+
+@ledger_app.command("payout")
+def record_payout(
+    owner: Annotated[str, typer.Argument(help="The owner's username")],
+    amount_minor: Annotated[int, typer.Argument(help="Amount in minor units (cents)")],
+    reference: Annotated[str, typer.Option(help="The bank transfer's reference")],
+    currency: Annotated[str, typer.Option()] = "EUR",
+) -> None:
+    """Record that part of an owner's balance was paid to them."""
+    from hallmark.ledger import service as ledger
+
+    with open_instance() as (_instance, session):
+        user = accounts.get_user_by_username(session, owner)
+        ledger.record_payout(
+            session,
+            owner_id=user.id,
+            amount_minor=amount_minor,
+            currency=currency.upper(),
+            reference=reference,
+        )
+        due = ledger.balance_due(session, user.id, currency.upper())
+    console.print(f"paid {amount_minor} to @{owner}; {due} {currency.upper()} minor units due")
+
+
+@licenses_app.command("verify")
+def verify_license(
+    path: Annotated[Path, typer.Argument(help="A license certificate (.json)", exists=True)],
+) -> None:
+    """Check a license certificate: intact, and signed by this instance?"""
+    from hallmark.licensing.certificates import verify_certificate
+
+    settings = get_settings()
+    instance = Instance.from_settings(settings)
+    check = verify_certificate(path.read_bytes(), instance.certificate_signer.public_key)
+    if not check.valid:
+        console.print(f"NOT VALID: {check.reason}", style="red", highlight=False)
+        raise typer.Exit(1)
+    body = check.certificate or {}
+    console.print(
+        f"valid license {body['license_id']}: @{body['licensee']['username']} may use image "
+        f"{body['image']['sha256'][:16]}… of @{body['owner']['username']} under "
+        f"{body['terms']['name']} ({', '.join(body['terms']['purposes'])}); {check.reason}",
+        highlight=False,
+    )
+    if not check.trusted:
+        raise typer.Exit(2)
 
 
 @app.command()

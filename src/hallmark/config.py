@@ -40,6 +40,13 @@ class Settings(BaseSettings):
 
     api_token_days: int = 90
 
+    # Licensing: the platform's share of the licenses it sells for public models (R7), in basis
+    # points; the address certificates point to; how buyers pay ("ledger": recorded only).
+    platform_fee_bps: int = Field(default=2000, ge=0, le=10_000)
+    public_url: str = ""
+    payment_provider: str = "ledger"
+    stripe_api_key: SecretStr | None = None
+
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:
         if self.secret_key is not None:
@@ -65,6 +72,16 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The configured database, or the SQLite file in the data directory."""
         return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        """Where this instance is reached from outside, for links in certificates."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def key_dir(self) -> Path:
+        """Private signing keys (0700 directory, 0600 files)."""
+        return self.data_dir / "keys"
 
     def ensure_data_dir(self) -> None:
         """Create the data directory (private to this user) if it is missing."""

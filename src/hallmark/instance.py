@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from hallmark.config import Settings
+from hallmark.licensing.certificates import CertificateSigner
+from hallmark.licensing.payments import PaymentProvider, payment_provider_from
 from hallmark.similarity.service import CopyGuard
 from hallmark.storage import BlobStore, make_blob_store
 
@@ -24,6 +27,16 @@ class Instance:
         """The instance whose files live in the settings' data directory."""
         blobs = make_blob_store(settings)
         return cls(settings, blobs, CopyGuard(settings.data_dir / "similarity", blobs))
+
+    @functools.cached_property
+    def payments(self) -> PaymentProvider:
+        """How buyers pay for licenses, as the settings choose."""
+        return payment_provider_from(self.settings)
+
+    @functools.cached_property
+    def certificate_signer(self) -> CertificateSigner:
+        """The key that signs license certificates, created in the data directory on first use."""
+        return CertificateSigner.from_key_dir(self.settings.key_dir)
 
     def prepare(self, session: Session) -> None:
         """Bring derived state (the fingerprint index) in step with the database."""

@@ -4,6 +4,8 @@ from hallmark.accounts.models import ApiToken, User
 from hallmark.artworks.models import Artwork
 from hallmark.db import Base
 from hallmark.generations.models import Generation
+from hallmark.ledger.models import LedgerEntry
+from hallmark.licensing.models import License, LicenseOffer
 from hallmark.similarity.models import CopyClaim, ImageFingerprint
 from hallmark.styles.models import StyleModel, StyleTrainingWork
 
@@ -15,6 +17,9 @@ __all__ = [
     "CopyClaim",
     "Generation",
     "ImageFingerprint",
+    "LedgerEntry",
+    "License",
+    "LicenseOffer",
     "StyleModel",
     "StyleTrainingWork",
     "User",

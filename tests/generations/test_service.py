@@ -13,8 +13,6 @@ from sqlalchemy.orm import Session
 
 from hallmark import rights
 from hallmark.accounts.models import User
-from hallmark.artworks.service import upload_artwork
-from hallmark.config import Settings
 from hallmark.db import utcnow
 from hallmark.errors import (
     AppError,
@@ -38,9 +36,6 @@ from hallmark.instance import Instance
 from hallmark.storage import BlobStore
 from hallmark.styles.models import StyleModel, StyleStatus
 from hallmark.styles.service import (
-    create_style,
-    publish_style,
-    set_style_status,
     unpublish_style,
 )
 from tests.helpers import jpeg_bytes, png_bytes
@@ -48,48 +43,6 @@ from tests.helpers import jpeg_bytes, png_bytes
 MakeUser = Callable[..., User]
 MakeStyle = Callable[..., StyleModel]
 Generate = Callable[..., Generation]
-
-
-@pytest.fixture
-def make_style(
-    instance: Instance, session: Session, blobs: BlobStore, settings: Settings
-) -> MakeStyle:
-    """A style of `owner` trained on one upload, in the given status, optionally published."""
-    seeds = iter(range(1, 200))
-
-    def _make(
-        owner: User, *, status: StyleStatus = StyleStatus.READY, public: bool = False
-    ) -> StyleModel:
-        seed = next(seeds)
-        upload = upload_artwork(session, instance, owner, png_bytes(seed), rights_attested=True)
-        assert upload.artwork is not None
-        style = create_style(session, owner, f"style-{seed}", [upload.artwork.id])
-        if public:
-            set_style_status(session, style, StyleStatus.READY)
-            publish_style(session, owner, style.id, accept_platform_license=True)
-        return set_style_status(session, style, status)
-
-    return _make
-
-
-@pytest.fixture
-def public_style(make_style: MakeStyle, owner: User) -> StyleModel:
-    """The owner's trained, published style."""
-    return make_style(owner, public=True)
-
-
-@pytest.fixture
-def generate(instance: Instance, session: Session, blobs: BlobStore) -> Generate:
-    """Record an image the engine made for `user` with `style` (a fresh PNG each call)."""
-    seeds = iter(range(1000, 2000))
-
-    def _generate(user: User, style: StyleModel, *, prompt: str = "a heron at dusk") -> Generation:
-        seed = next(seeds)
-        return record_generation(
-            session, instance, user, style, prompt=prompt, seed=seed, image=png_bytes(seed)
-        )
-
-    return _generate
 
 
 def generation_rows(session: Session) -> int:

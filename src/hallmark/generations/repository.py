@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hallmark.generations.models import Generation
@@ -34,6 +34,22 @@ class GenerationRepository:
     def get(self, generation_id: uuid.UUID) -> Generation | None:
         """The generation with this id, if any."""
         return self.session.get(Generation, generation_id)
+
+    def lock(self, generation_id: uuid.UUID) -> None:
+        """Hold the image's row until the transaction ends, so changes to it queue up.
+
+        PostgreSQL locks the row; SQLite has one writer at a time, so a no-op write takes it.
+        """
+        if self.session.get_bind().dialect.name == "sqlite":
+            self.session.execute(
+                update(Generation)
+                .where(Generation.id == generation_id)
+                .values(near_copy=Generation.near_copy)
+            )
+        else:
+            self.session.execute(
+                select(Generation.id).where(Generation.id == generation_id).with_for_update()
+            )
 
     @staticmethod
     def _role_filter(user_id: uuid.UUID, role: GenerationRole) -> ColumnElement[bool]:

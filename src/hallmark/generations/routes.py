@@ -12,6 +12,7 @@ from hallmark.deps import BlobStoreDep, CurrentUser, SessionDep, blob_response
 from hallmark.generations import service
 from hallmark.generations.repository import GenerationRole
 from hallmark.generations.schemas import GenerationPage, GenerationPublic
+from hallmark.licensing.service import grants_for
 
 router = APIRouter(prefix="/api/generations", tags=["generations"])
 
@@ -38,9 +39,10 @@ def list_generations(
 def read_generation(
     generation_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> GenerationPublic:
-    """An image you made or own."""
+    """An image you made, own or hold a license for."""
+    grants = grants_for(session, user.id, generation_id)
     return GenerationPublic.model_validate(
-        service.get_visible_generation(session, user, generation_id)
+        service.get_visible_generation(session, user, generation_id, grants)
     )
 
 
@@ -49,6 +51,6 @@ def download_generation(
     generation_id: uuid.UUID, user: CurrentUser, session: SessionDep, blobs: BlobStoreDep
 ) -> Response:
     """The image file: for its owner, or for a maker who licensed it (R4/R8)."""
-    # Licenses are granted by the licensing slice; until one exists for this image, none apply.
-    generation = service.get_downloadable_generation(session, user, generation_id, grants=())
+    grants = grants_for(session, user.id, generation_id)
+    generation = service.get_downloadable_generation(session, user, generation_id, grants)
     return blob_response(blobs, generation.sha256, generation.mime)
