@@ -133,9 +133,16 @@ def main() -> None:
             clock = time.perf_counter()
             query = PreparedImage.from_bytes(_encode(edit(image)))
             decided = {}
-            for candidate in indexes.candidates(query, limits):
+            candidates = indexes.candidates(query, limits)
+            for candidate in candidates.ids:
                 work = registered[candidate]
-                found = judge_pair(query, work.fingerprint, lambda w=work: w.features, limits)
+                found = judge_pair(
+                    query,
+                    work.fingerprint,
+                    lambda w=work: w.features,
+                    limits,
+                    candidates.votes_for(candidate),
+                )
                 if found is not None:
                     decided[candidate] = found[0]
             seconds.append(time.perf_counter() - clock)
@@ -148,7 +155,7 @@ def main() -> None:
                     ),
                     key=lambda m: (m.correlation, m.unoccluded_correlation, m.inliers),
                 )
-                for candidate in indexes.candidates(query, limits)
+                for candidate in candidates.ids
             }
             queries.append(
                 Query(

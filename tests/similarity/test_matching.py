@@ -65,9 +65,13 @@ def decide(
 ) -> dict[int, MatchMethod]:
     """What the guard decides for a query: matched work id -> method, as CopyGuard runs it."""
     decided = {}
-    for candidate in indexes.candidates(query, LIMITS):
+    candidates = indexes.candidates(query, LIMITS)
+    for candidate in candidates.ids:
         work = registered[candidate]
-        found = judge_pair(query, work.fingerprint, functools.partial(features_of, work), LIMITS)
+        features = functools.partial(features_of, work)
+        found = judge_pair(
+            query, work.fingerprint, features, LIMITS, candidates.votes_for(candidate)
+        )
         if found is not None:
             decided[candidate] = found[0]
     return decided

@@ -56,7 +56,7 @@ class MatchThresholds:
     orb_indexed_per_image: int = 300
     orb_candidates: int = 5
     orb_descriptor_distance: int = 64
-    orb_min_votes: int = 8
+    orb_min_votes: int = 16
     orb_min_inliers: int = 14
     orb_min_correlation: float = 0.9
     # A copy with a caption or banner over it: many more agreeing features, and the part that is
@@ -119,11 +119,13 @@ def judge_pair(
     candidate: Fingerprint,
     candidate_features: Callable[[], LocalFeatures | None],
     limits: MatchThresholds,
+    votes: Votes | None = None,
 ) -> tuple[MatchMethod, int] | None:
     """Whether one candidate is a near-copy of the query, by which method and how closely.
 
     Whole-image hashes decide first, when both images have enough structure to trust them; then
-    the candidate is aligned on the query by local features (for crops, rotations, overlays).
+    the candidate is aligned on the query by local features (for crops, rotations, overlays), in
+    each orientation of the query that shares enough descriptors with it (all, if votes unknown).
     """
     trustworthy = min(prepared.fingerprint.pdq_quality, candidate.pdq_quality) >= (
         limits.min_pdq_quality
@@ -134,10 +136,18 @@ def judge_pair(
     phash_distance = min(hamming(q, candidate.phash) for q in prepared.queries.phash)
     if trustworthy and phash_distance <= limits.phash_max_distance:
         return MatchMethod.PHASH, phash_distance
-    features = candidate_features()
+    orientations = [
+        query
+        for query, count in (
+            (prepared.features, votes.straight if votes else None),
+            (prepared.mirrored_features, votes.mirrored if votes else None),
+        )
+        if count is None or count >= limits.orb_min_votes
+    ]
+    features = candidate_features() if orientations else None
     if features is None:
         return None
-    for query in (prepared.features, prepared.mirrored_features):
+    for query in orientations:
         match = aligned_match(query, features)
         clean_copy = (
             match.inliers >= limits.orb_min_inliers
@@ -150,6 +160,31 @@ def judge_pair(
         if clean_copy or covered_copy:
             return MatchMethod.ORB, match.inliers
     return None
+
+
+@dataclass(frozen=True)
+class Votes:
+    """How many ORB descriptors of the query, and of its mirror image, a registered image shares."""
+
+    straight: int = 0
+    mirrored: int = 0
+
+    @property
+    def best(self) -> int:
+        """The stronger orientation's count."""
+        return max(self.straight, self.mirrored)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Registered images worth judging, and the ORB votes each received."""
+
+    ids: set[int]
+    votes: dict[int, Votes]
+
+    def votes_for(self, image_id: int) -> Votes:
+        """An image's votes (none if its descriptors are not indexed or none were close)."""
+        return self.votes.get(image_id, Votes())
 
 
 class FingerprintIndexes:
@@ -186,19 +221,27 @@ class FingerprintIndexes:
         self.phash.remove(image_ids)
         self.orb.remove(image_ids)
 
-    def candidates(self, prepared: PreparedImage, limits: MatchThresholds) -> set[int]:
-        """Ids worth comparing with the query: nearest by each hash, and most shared features."""
-        found = set(self.pdq.search(prepared.queries.pdq, limits.hash_candidates))
-        found |= set(self.phash.search(prepared.queries.phash, limits.hash_candidates))
-        votes: dict[int, int] = {}
-        for features in (prepared.features, prepared.mirrored_features):
-            for image_id, count in self.orb.vote(
-                features.descriptors, limits.orb_descriptor_distance
-            ).items():
-                votes[image_id] = max(votes.get(image_id, 0), count)
-        ranked = sorted(votes, key=lambda image_id: -votes[image_id])
-        found |= {i for i in ranked[: limits.orb_candidates] if votes[i] >= limits.orb_min_votes}
-        return found
+    def candidates(self, prepared: PreparedImage, limits: MatchThresholds) -> Candidates:
+        """Images worth comparing with the query: the nearest by each hash, the most ORB votes."""
+        found: set[int] = set()
+        by_hash = ((self.pdq, prepared.queries.pdq), (self.phash, prepared.queries.phash))
+        for index, queries in by_hash:
+            nearest = index.search(queries, limits.hash_candidates)
+            found |= set(sorted(nearest, key=nearest.__getitem__)[: limits.hash_candidates])
+        distance = limits.orb_descriptor_distance
+        straight = self.orb.vote(prepared.features.descriptors, distance)
+        mirrored = self.orb.vote(prepared.mirrored_features.descriptors, distance)
+        votes = {
+            image_id: Votes(straight.get(image_id, 0), mirrored.get(image_id, 0))
+            for image_id in straight.keys() | mirrored.keys()
+        }
+        ranked = sorted(votes, key=lambda image_id: -votes[image_id].best)
+        found |= {
+            image_id
+            for image_id in ranked[: limits.orb_candidates]
+            if votes[image_id].best >= limits.orb_min_votes
+        }
+        return Candidates(found, votes)
 
     def save(self, directory: Path) -> None:
         """Write the three indexes to a directory."""
@@ -359,9 +402,9 @@ class CopyGuard:
         with self._lock:
             self._ensure_ready(session)
             assert self._indexes is not None
-            ids = self._indexes.candidates(prepared, self.thresholds)
+            shortlist = self._indexes.candidates(prepared, self.thresholds)
         repository = FingerprintRepository(session)
-        candidates = {fp.id: fp for fp in repository.get_many(ids)}
+        candidates = {fp.id: fp for fp in repository.get_many(shortlist.ids)}
         for fp in repository.for_artworks(set(also_artworks)):
             candidates[fp.id] = fp
         excluded = set(exclude_fingerprint_ids)
@@ -375,6 +418,7 @@ class CopyGuard:
                 _stored_fingerprint(fp),
                 functools.partial(self._features_of_blob, fp.sha256),
                 self.thresholds,
+                shortlist.votes_for(fp.id),
             )
             if found is not None:
                 method, distance = found
