@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -53,3 +55,28 @@ def assert_error(response: Any, status: int, code: str, rule: str | None = None)
     assert error["code"] == code
     assert error["message"]
     assert error["rule"] == rule
+
+
+def png_with_one_pixel_changed(data: bytes) -> bytes:
+    """The PNG with one byte of its first row's pixels changed and every other chunk kept as is.
+
+    Recompresses the image data and rewrites the IDAT chunk with a correct CRC, so the file still
+    decodes: a change to the picture, not damage to the file.
+    """
+    chunks, position = [], 8
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind = data[position + 4 : position + 8]
+        chunks.append((kind, data[position + 8 : position + 8 + length]))
+        position += 12 + length
+    raw = bytearray(zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT")))
+    raw[1] ^= 0x40  # byte 0 of a row is its filter type; byte 1 is the first pixel's red
+    out, written = [data[:8]], False
+    for kind, body in chunks:
+        if kind == b"IDAT":
+            if written:
+                continue
+            body, written = zlib.compress(bytes(raw)), True
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        out.append(struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc))
+    return b"".join(out)

@@ -20,6 +20,7 @@ from hallmark.errors import AppError
 from hallmark.generations.routes import router as generations_router
 from hallmark.instance import Instance
 from hallmark.licensing.routes import router as licensing_router
+from hallmark.provenance.routes import router as provenance_router
 from hallmark.styles.routes import router as styles_router
 
 logger = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         styles_router,
         generations_router,
         licensing_router,
+        provenance_router,
     ):
         app.include_router(router)
 

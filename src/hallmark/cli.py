@@ -272,6 +272,64 @@ def verify_license(
 
 
 @app.command()
+def verify(
+    path: Annotated[Path, typer.Argument(help="Any PNG, JPEG or WebP file", exists=True)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Who made this image, who owns it, was it altered? Reads and checks its credentials."""
+    from hallmark.provenance.service import Verdict, report_json, verify_file
+
+    with open_instance() as (instance, session):
+        data = _read_at_most(path, instance.settings.max_upload_bytes + 1)
+        report = verify_file(session, instance, data)
+    if as_json:
+        typer.echo(report_json(report))
+    else:
+        console.print(report.in_plain_words(), highlight=False)
+    if report.verdict == Verdict.TAMPERED:
+        raise typer.Exit(1)
+
+
+@app.command()
+def derive(
+    original: Annotated[Path, typer.Argument(help="The image it was made from", exists=True)],
+    derived: Annotated[Path, typer.Argument(help="The edited or traced image", exists=True)],
+    as_user: Annotated[str, typer.Option("--as", help="Who made the derivative")],
+    output: Annotated[Path | None, typer.Option(help="Where to write (default: beside it)")] = None,
+    description: Annotated[str, typer.Option(help="What was done")] = "edited",
+) -> None:
+    """Sign a derivative with its original as an ingredient, so the AI disclosure travels (R9)."""
+    from hallmark.artworks.images import inspect_image
+    from hallmark.provenance.service import sign_derivative
+
+    with open_instance() as (instance, session):
+        author = accounts.get_user_by_username(session, as_user)
+        limits = instance.settings
+        payloads = [_read_at_most(p, limits.max_upload_bytes + 1) for p in (original, derived)]
+        infos = [
+            inspect_image(
+                data,
+                max_bytes=limits.max_upload_bytes,
+                max_pixels=limits.max_image_pixels,
+                min_side=1,
+            )
+            for data in payloads
+        ]
+        signed = sign_derivative(
+            instance.signing_identity,
+            payloads[0],
+            infos[0].mime,
+            payloads[1],
+            infos[1].mime,
+            author=author.username,
+            description=description,
+        )
+    target = output or derived.with_name(f"{derived.stem}-signed{derived.suffix}")
+    target.write_bytes(signed)
+    console.print(f"signed derivative written to {target}")
+
+
+@app.command()
 def demo() -> None:
     """A guided tour: sample artists upload their works and the ownership rules act on them."""
     from hallmark.demo import run_demo

@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     payment_provider: str = "ledger"
     stripe_api_key: SecretStr | None = None
 
+    # Content credentials: unset, the instance signs with its own CA (created in keys/); set the
+    # chain and key of a certificate from a CA on the C2PA trust list to be trusted everywhere.
+    c2pa_cert_chain: Path | None = None
+    c2pa_private_key: Path | None = None
+    c2pa_trust_anchors: Path | None = None
+    organisation: str = "Hallmark"
+
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:
         if self.secret_key is not None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from hallmark.config import Settings
 from hallmark.licensing.certificates import CertificateSigner
 from hallmark.licensing.payments import PaymentProvider, payment_provider_from
+from hallmark.provenance.authority import SigningIdentity, configured_authority, own_authority
 from hallmark.similarity.service import CopyGuard
 from hallmark.storage import BlobStore, make_blob_store
 
@@ -37,6 +38,16 @@ class Instance:
     def certificate_signer(self) -> CertificateSigner:
         """The key that signs license certificates, created in the data directory on first use."""
         return CertificateSigner.from_key_dir(self.settings.key_dir)
+
+    @functools.cached_property
+    def signing_identity(self) -> SigningIdentity:
+        """Who signs content credentials: the operator's certificate, or the instance's own CA."""
+        settings = self.settings
+        if settings.c2pa_cert_chain and settings.c2pa_private_key:
+            return configured_authority(
+                settings.c2pa_cert_chain, settings.c2pa_private_key, settings.c2pa_trust_anchors
+            )
+        return own_authority(settings.key_dir, settings.organisation)
 
     def prepare(self, session: Session) -> None:
         """Bring derived state (the fingerprint index) in step with the database."""

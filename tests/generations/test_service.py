@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -33,6 +35,7 @@ from hallmark.generations.service import (
     record_generation,
 )
 from hallmark.instance import Instance
+from hallmark.provenance.service import Verdict, read_credentials
 from hallmark.storage import BlobStore
 from hallmark.styles.models import StyleModel, StyleStatus
 from hallmark.styles.service import (
@@ -43,6 +46,11 @@ from tests.helpers import jpeg_bytes, png_bytes
 MakeUser = Callable[..., User]
 MakeStyle = Callable[..., StyleModel]
 Generate = Callable[..., Generation]
+
+
+def pixels(data: bytes) -> bytes:
+    """The decoded RGB pixels of an image file."""
+    return Image.open(io.BytesIO(data)).convert("RGB").tobytes()
 
 
 def generation_rows(session: Session) -> int:
@@ -104,10 +112,16 @@ def test_an_image_made_by_the_models_owner_belongs_to_them_r3(
     assert stored is not None
     assert (stored.prompt, stored.negative_prompt, stored.seed) == ("a heron at dusk", "blurry", 42)
     assert stored.parameters == {"steps": 2}
-    assert stored.sha256 == hashlib.sha256(image).hexdigest()
     assert (stored.mime, stored.width, stored.height) == ("image/png", 48, 40)
     assert stored.near_copy is False and stored.near_copy_cleared_at is None
-    assert blobs.get(stored.sha256) == image
+    # The stored file is the engine's pixels with content credentials signed in (R9).
+    stored_file = blobs.get(stored.sha256)
+    assert stored.sha256 == hashlib.sha256(stored_file).hexdigest()
+    assert stored_file != image
+    assert pixels(stored_file) == pixels(image)
+    report = read_credentials(instance.signing_identity, stored_file, "image/png")
+    assert report.verdict == Verdict.TRUSTED
+    assert report.facts["generation"]["owner"]["id"] == str(owner.id)
 
 
 def test_an_image_made_with_someone_elses_public_model_belongs_to_its_owner_r4(
@@ -444,12 +458,16 @@ def test_repository_counts_generations_by_bytes(
     maker: User,
 ) -> None:
     image = png_bytes(11)
-    for user in (owner, maker):
+    made = [
         record_generation(session, instance, user, public_style, prompt="p", seed=1, image=image)
+        for user in (owner, maker)
+    ]
     repository = GenerationRepository(session)
 
-    assert repository.count_with_sha256(hashlib.sha256(image).hexdigest()) == 2
-    assert repository.count_with_sha256(hashlib.sha256(b"other").hexdigest()) == 0
+    # The same engine output signed for two generations is two different files (R9).
+    assert made[0].sha256 != made[1].sha256
+    assert [repository.count_with_sha256(g.sha256) for g in made] == [1, 1]
+    assert repository.count_with_sha256(hashlib.sha256(image).hexdigest()) == 0
 
 
 # ------------------------------------------------------------------------------ near-copies

@@ -103,6 +103,12 @@ def make_thumbnail(data: bytes, max_side: int = 256) -> bytes:
     return out.getvalue()
 
 
+def sniff_mime(data: bytes) -> str | None:
+    """The media type the leading bytes announce, if it is an accepted format (no decoding)."""
+    image_format = _sniff_accepted_format(data)
+    return ACCEPTED_FORMATS[image_format] if image_format else None
+
+
 def _sniff_accepted_format(data: bytes) -> str | None:
     """Which accepted format the leading bytes announce, if any."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):

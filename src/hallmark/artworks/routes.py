@@ -24,14 +24,14 @@ router = APIRouter(prefix="/api/artworks", tags=["artworks"])
 MULTIPART_OVERHEAD = 64 * 1024
 
 
-def _refuse_oversized_request(request: Request, max_bytes: int, files: int) -> None:
+def refuse_oversized_request(request: Request, max_bytes: int, files: int) -> None:
     """Refuse from the declared length, before reading a body that is too big anyway."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes * files + MULTIPART_OVERHEAD:
         raise PayloadTooLarge(f"Uploads are limited to {max_bytes // (1024 * 1024)} MB per file.")
 
 
-async def _read_limited(upload: UploadFile, max_bytes: int) -> bytes:
+async def read_limited(upload: UploadFile, max_bytes: int) -> bytes:
     """The upload's bytes, or a clear error once it exceeds the limit."""
     data = await upload.read(max_bytes + 1)
     if len(data) > max_bytes:
@@ -70,8 +70,8 @@ async def upload_artwork(
 ) -> ArtworkUploadResult | JSONResponse:
     """Upload one work; the same file again returns the existing artwork with status 200."""
     max_bytes = instance.settings.max_upload_bytes
-    _refuse_oversized_request(request, max_bytes, 1)
-    data = await _read_limited(file, max_bytes)
+    refuse_oversized_request(request, max_bytes, 1)
+    data = await read_limited(file, max_bytes)
     result = service.upload_artwork(
         session,
         instance,
@@ -105,8 +105,8 @@ async def upload_artworks(
 ) -> list[ArtworkUploadResult]:
     """Upload many works at once; each file reports created, variant, duplicate or refused."""
     max_bytes = instance.settings.max_upload_bytes
-    _refuse_oversized_request(request, max_bytes, len(files))
-    payloads = [(file.filename or "", await _read_limited(file, max_bytes)) for file in files]
+    refuse_oversized_request(request, max_bytes, len(files))
+    payloads = [(file.filename or "", await read_limited(file, max_bytes)) for file in files]
     results = service.upload_artworks(
         session,
         instance,

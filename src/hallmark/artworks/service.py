@@ -19,6 +19,7 @@ from hallmark.blob_lifecycle import delete_blob_when_unused, store_blob_for_row
 from hallmark.db import utcnow
 from hallmark.errors import AppError, Conflict, InvalidInput, NotFound
 from hallmark.instance import Instance
+from hallmark.provenance.service import declared_training_opt_out
 from hallmark.similarity.repository import FingerprintRepository
 from hallmark.similarity.service import NearCopy, PreparedImage, record_copy_claim
 
@@ -88,6 +89,8 @@ def upload_artwork(
         max_pixels=settings.max_image_pixels,
         min_side=settings.min_image_side,
     )
+    # A file whose own credentials or XMP refuse AI training stays out of training (R2).
+    training_opt_out = training_opt_out or declared_training_opt_out(data, info.mime)
     artworks = ArtworkRepository(session)
     existing = artworks.find_by_owner_and_sha256(owner.id, info.sha256)
     if existing is not None:

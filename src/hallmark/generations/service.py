@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hallmark import rights
+from hallmark import __version__, rights
 from hallmark.accounts.models import User
 from hallmark.artworks.images import inspect_image
 from hallmark.blob_lifecycle import store_blob_for_row
@@ -17,6 +17,8 @@ from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hallmark.generations.models import Generation
 from hallmark.generations.repository import GenerationRepository, GenerationRole
 from hallmark.instance import Instance
+from hallmark.provenance.manifests import GenerationCredentials
+from hallmark.provenance.service import sign_generated_image
 from hallmark.similarity.service import PreparedImage
 from hallmark.styles.models import StyleModel, StyleStatus
 from hallmark.styles.service import model_facts
@@ -70,12 +72,39 @@ def record_generation(
     check_may_generate(maker, style)
     if len(prompt) > MAX_PROMPT_LENGTH:
         raise InvalidInput(f"A prompt has at most {MAX_PROMPT_LENGTH} characters.")
-    info = inspect_image(
+    engine_output = inspect_image(
         image, max_bytes=MAX_GENERATED_BYTES, max_pixels=MAX_GENERATED_PIXELS, min_side=1
     )
     ownership = rights.owner_of_generation(maker.id, model_facts(style))
     assert ownership.owner_id is not None
+    owner = session.get(User, ownership.owner_id)
+    assert owner is not None
 
+    # 1. Content credentials first (R9): the stored file is the signed file.
+    generation_id = uuid.uuid4()
+    credentials = GenerationCredentials(
+        generation_id=str(generation_id),
+        model_id=str(style.id),
+        model_name=style.name,
+        engine=style.engine,
+        base_model=style.base_model,
+        owner_id=str(owner.id),
+        owner_username=owner.username,
+        ownership_rule=ownership.rule.value,
+        maker_username=maker.username,
+        prompt=prompt,
+        seed=seed,
+        license_url=(
+            f"{instance.settings.resolved_public_url}/api/generations/{generation_id}/offers"
+        ),
+        software_version=__version__,
+    )
+    image = sign_generated_image(instance.signing_identity, image, engine_output.mime, credentials)
+    info = inspect_image(
+        image, max_bytes=MAX_GENERATED_BYTES, max_pixels=MAX_GENERATED_PIXELS, min_side=1
+    )
+
+    # 2. The copy guard (R11), on the same pixels.
     prepared = PreparedImage.from_bytes(image)
     near = instance.copy_guard.near_copies_of(
         session,
@@ -85,6 +114,7 @@ def record_generation(
     )
     store_blob_for_row(session, instance.blobs, image)
     generation = Generation(
+        id=generation_id,
         style_id=style.id,
         maker_id=maker.id,
         owner_id=ownership.owner_id,

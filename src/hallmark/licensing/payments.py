@@ -65,7 +65,7 @@ class StripePayments:
 
     def __init__(self, api_key: str, client: Any | None = None) -> None:
         if client is None:
-            import stripe  # type: ignore[import-not-found]
+            import stripe
 
             client = stripe.StripeClient(api_key)
         self._client = client
