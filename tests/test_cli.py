@@ -127,6 +127,8 @@ def test_demo_tour_runs_and_shows_the_rules(tmp_path: Path) -> None:
     assert "refused under R1" in result.stdout
     assert "crop-20%      refused under R1" in result.stdout
     assert "variant (linked to the original" in result.stdout
+    assert "No content credentials in this file." in result.stdout
+    assert "owned by @ana (pdq" in result.stdout
     assert "refused under R2" in result.stdout
     rerun = run_hallmark(tmp_path / "data", "demo")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr

@@ -14,6 +14,7 @@ from hallmark.accounts.models import User
 from hallmark.accounts.repository import UserRepository
 from hallmark.artworks import service as artworks
 from hallmark.errors import AppError
+from hallmark.provenance.service import verify_file
 from hallmark.samples import SAMPLE_ARTISTS, sample_works
 from hallmark.samples.edits import COPY_EDITS
 from hallmark.styles import service as styles
@@ -110,7 +111,16 @@ def run_demo(console: Console) -> None:
         except AppError as error:
             console.print(f"refused under {error.rule}: {error.message}")
 
+        console.rule("5. Anyone verifies a file (R9)")
+        stripped = _png(COPY_EDITS["re-encode"](original.image()))
+        report = verify_file(session, instance, stripped)
+        console.print("  a re-encoded copy of ana's painting, its metadata gone:")
+        for line in report.in_plain_words().splitlines():
+            console.print(f"    {line}", highlight=False)
+
     console.rule("Where to look")
     console.print(f"  data directory: {instance.settings.data_dir}")
     console.print("  run `make serve` and open http://127.0.0.1:8000/docs for the API")
     console.print("  `.venv/bin/hallmark artworks list --as ana` lists ana's works")
+    console.print("  `.venv/bin/hallmark verify FILE` checks any image's content credentials")
+    console.print("  `.venv/bin/hallmark ledger reconcile` proves the books balance")
