@@ -79,7 +79,7 @@ class DescriptorIndex:
 
     SLOT_BITS = 10
     DESCRIPTOR_BITS = 256
-    IVF_AFTER = 400_000
+    IVF_AFTER = 50_000
     NPROBE = 16
     TRAINING_POINTS_PER_CELL = 40
 
