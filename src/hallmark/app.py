@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hallmark import __version__
 from hallmark.accounts.routes import router as accounts_router
+from hallmark.advice.routes import router as advice_router
 from hallmark.artworks.routes import router as artworks_router
 from hallmark.config import Settings, get_settings
 from hallmark.db import make_engine, make_session_factory, migrate, transaction
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         generations_router,
         licensing_router,
         provenance_router,
+        advice_router,
     ):
         app.include_router(router)
 

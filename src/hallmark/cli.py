@@ -330,6 +330,69 @@ def derive(
 
 
 @app.command()
+def rights(
+    path: Annotated[Path, typer.Argument(help="The image you ask about", exists=True)],
+    action: Annotated[
+        str,
+        typer.Option(
+            help="view, keep_private, publish, sell, commercial_use, modify, trace, print, "
+            "merchandise or train"
+        ),
+    ] = "trace",
+    as_user: Annotated[str | None, typer.Option("--as", help="Who is asking")] = None,
+    service: Annotated[
+        str | None, typer.Option(help="Which service made it (midjourney, openai, ...)")
+    ] = None,
+    plan: Annotated[str | None, typer.Option(help="Which plan it was made on")] = None,
+    made: Annotated[str | None, typer.Option(help="When it was made (YYYY-MM-DD)")] = None,
+    mine: Annotated[
+        bool | None, typer.Option("--mine/--not-mine", help="Did you generate it?")
+    ] = None,
+    revenue_over_1m: Annotated[
+        bool | None, typer.Option("--revenue-over-1m/--revenue-under-1m")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Who owns this image, and may you trace, sell, modify or train on it? With reasons."""
+    import json
+    from datetime import date
+
+    from hallmark.advice.schemas import RightsAnswer
+    from hallmark.advice.service import SuppliedFacts, advise_on_file
+    from hallmark.rights.advisor import Action
+
+    try:
+        chosen = Action(action)
+    except ValueError:
+        raise InvalidInput(
+            f"Unknown action '{action}'; choose one of: {', '.join(Action)}."
+        ) from None
+    try:
+        made_on = date.fromisoformat(made) if made else None
+    except ValueError:
+        raise InvalidInput(f"--made must be a date like 2024-05-01, not '{made}'.") from None
+    supplied = SuppliedFacts(service, plan, made_on, mine, revenue_over_1m)
+    with open_instance() as (instance, session):
+        user = accounts.get_user_by_username(session, as_user) if as_user else None
+        data = _read_at_most(path, instance.settings.max_upload_bytes + 1)
+        advice = advise_on_file(session, instance, user, data, chosen, supplied)
+    if as_json:
+        typer.echo(json.dumps(RightsAnswer.from_advice(advice).model_dump(mode="json"), indent=2))
+        return
+    console.print(advice.answer.in_plain_words(), highlight=False)
+    console.print(f"(facts from {advice.facts_from})", style="dim")
+
+
+@app.command("ownership-guide")
+def ownership_guide() -> None:
+    """Print the "Who owns what" guide as Markdown (the source of docs/ownership.md)."""
+    from hallmark.rights.guide import guide_markdown
+    from hallmark.rights.policies import load_policies
+
+    typer.echo(guide_markdown(load_policies()), nl=False)
+
+
+@app.command()
 def demo() -> None:
     """A guided tour: sample artists upload their works and the ownership rules act on them."""
     from hallmark.demo import run_demo

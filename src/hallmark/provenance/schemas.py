@@ -22,6 +22,7 @@ class VerificationPublic(BaseModel):
 
     verdict: str
     signer: str | None
+    generator: str | None
     ai_generated: bool | None
     facts: dict[str, Any]
     training_mining: dict[str, str]

@@ -129,6 +129,7 @@ class VerificationReport:
 
     verdict: str
     signer: str | None = None
+    generator: str | None = None  # the software that wrote the credentials
     ai_generated: bool | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     training_mining: dict[str, str] = field(default_factory=dict)
@@ -211,7 +212,12 @@ def read_credentials(identity: SigningIdentity, data: bytes, mime: str) -> Verif
         "Valid": Verdict.UNTRUSTED,
     }.get(state or "", Verdict.TAMPERED)
     signature = manifest.get("signature_info") or {}
-    report = VerificationReport(verdict, signer=signature.get("issuer"))
+    generators = manifest.get("claim_generator_info") or [{}]
+    report = VerificationReport(
+        verdict,
+        signer=signature.get("issuer"),
+        generator=generators[0].get("name") or manifest.get("claim_generator"),
+    )
     if verdict == Verdict.TAMPERED:
         report.problems = [_explain(failure) for failure in failures] or [f"state {state}"]
     _read_assertions(report, manifest)

@@ -1,0 +1,41 @@
+"""HTTP routes of rights advice, and the "Who owns what" help page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from hallmark.advice import service
+from hallmark.advice.schemas import RightsAnswer, RightsQuestion
+from hallmark.deps import OptionalUser, SessionDep
+from hallmark.rights.guide import guide_html
+from hallmark.rights.policies import load_policies
+
+router = APIRouter(tags=["rights"])
+
+
+@router.post("/api/rights", response_model=RightsAnswer)
+def ask_about_rights(
+    question: RightsQuestion, user: OptionalUser, session: SessionDep
+) -> RightsAnswer:
+    """May I trace, sell, modify, print or train on this image? With the rule or clause."""
+    if question.generation_id is not None:
+        advice = service.advise_on_generation(
+            session, user, question.generation_id, question.action
+        )
+    else:
+        facts = service.SuppliedFacts(
+            service=question.service,
+            plan=question.plan,
+            made_on=question.made_on,
+            generated_by_me=question.generated_by_me,
+            revenue_over_1m=question.revenue_over_1m,
+        )
+        advice = service.advise_on_supplied_facts(facts, question.action)
+    return RightsAnswer.from_advice(advice)
+
+
+@router.get("/help/ownership", response_class=HTMLResponse, include_in_schema=False)
+def who_owns_what() -> HTMLResponse:
+    """The help page, written from the same rules and policy data the advisor uses."""
+    return HTMLResponse(guide_html(load_policies()))
