@@ -33,10 +33,12 @@ users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 artworks_app = typer.Typer(help="Upload and list artworks.", no_args_is_help=True)
 ledger_app = typer.Typer(help="Check the books and record payouts.", no_args_is_help=True)
 licenses_app = typer.Typer(help="License certificates.", no_args_is_help=True)
+styles_app = typer.Typer(help="Train style models on your works.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(artworks_app, name="artworks")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(licenses_app, name="licenses")
+app.add_typer(styles_app, name="styles")
 
 console = Console()
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
@@ -269,6 +271,122 @@ def verify_license(
     )
     if not check.trusted:
         raise typer.Exit(2)
+
+
+@styles_app.command("train")
+def train_style(
+    name: Annotated[str, typer.Argument(help="The style's name")],
+    as_user: Annotated[str, typer.Option("--as", help="The artist who owns the works")],
+    base: Annotated[str, typer.Option(help="Base model: diffusers folder, .safetensors or hub id")],
+    engine: Annotated[str, typer.Option(help="The engine")] = "diffusers-lora",
+    artwork: Annotated[
+        list[str] | None, typer.Option(help="An artwork id (repeat); default: all your works")
+    ] = None,
+    steps: Annotated[int, typer.Option(min=1)] = 500,
+    resolution: Annotated[int, typer.Option(help="Training side in px (multiple of 64)")] = 512,
+    rank: Annotated[int, typer.Option(min=1)] = 8,
+    learning_rate: Annotated[float, typer.Option()] = 1e-4,
+    device: Annotated[str, typer.Option(help="cpu, cuda or mps")] = "cpu",
+    min_side: Annotated[int, typer.Option(help="Smallest work side accepted, px")] = 256,
+    trigger: Annotated[str, typer.Option(help="The token that calls up the style")] = "hmstyle",
+) -> None:
+    """Define a style on your works and train it, with a progress bar; resumes if interrupted."""
+    import uuid as uuid_module
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from hallmark.engines import Progress as TrainingProgress
+    from hallmark.engines import TrainingConfig
+    from hallmark.styles import service as styles
+    from hallmark.styles.repository import StyleRepository
+    from hallmark.styles.training import style_directory
+    from hallmark.styles.training import train_style as run_training
+
+    with open_instance() as (instance, session):
+        owner = accounts.get_user_by_username(session, as_user)
+        style = StyleRepository(session).find_by_owner_and_name(owner.id, name.strip())
+        if style is None:
+            if artwork:
+                ids = [uuid_module.UUID(value) for value in artwork]
+            else:
+                items, _ = artworks.list_own_artworks(session, owner, limit=500)
+                ids = [item.id for item in items if not item.training_opt_out]
+            style = styles.create_style(session, owner, name, ids, engine=engine, base_model=base)
+            session.commit()  # the style exists even if training is interrupted
+        config = TrainingConfig(
+            base_model=base,
+            output_dir=style_directory(instance, style.id),
+            steps=steps,
+            resolution=resolution,
+            rank=rank,
+            alpha=rank,
+            learning_rate=learning_rate,
+            device=device,
+            min_side=min_side,
+            trigger=trigger,
+        )
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} steps  loss {task.fields[loss]}"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console) as bar:
+            task = bar.add_task(f"training '{name}'", total=steps, loss="-")
+
+            def show(progress: TrainingProgress) -> None:
+                loss = f"{progress.loss:.4f}" if progress.loss is not None else "-"
+                bar.update(task, completed=progress.step, loss=loss)
+
+            run_training(session, instance, owner, style.id, settings=config, on_progress=show)
+    console.print(f"style '{style.name}' ({style.id}) is ready; its images belong to @{as_user}")
+
+
+@app.command()
+def generate(
+    style_id: Annotated[str, typer.Argument(help="The style's id")],
+    prompt: Annotated[str, typer.Argument(help="What to draw")],
+    as_user: Annotated[str, typer.Option("--as", help="Who is asking")],
+    count: Annotated[int, typer.Option("-n", "--count", min=1, max=16)] = 1,
+    seed: Annotated[int, typer.Option()] = 0,
+    steps: Annotated[int, typer.Option(min=1, max=200)] = 25,
+    size: Annotated[int, typer.Option(help="Width and height in px (multiple of 8)")] = 512,
+    strength: Annotated[float, typer.Option(help="How strongly to apply the style")] = 1.0,
+    guidance: Annotated[float, typer.Option()] = 7.0,
+    out: Annotated[Path, typer.Option(help="Folder for the images")] = Path("."),
+) -> None:
+    """Make images with a style; each is signed and belongs to the style's owner (R3/R4)."""
+    import uuid as uuid_module
+
+    from hallmark.accounts.models import User
+    from hallmark.engines import GenerationRequest
+    from hallmark.generations.service import generate_images
+    from hallmark.styles.service import get_visible_style
+
+    request = GenerationRequest(
+        prompt,
+        count=count,
+        seed=seed,
+        steps=steps,
+        width=size,
+        height=size,
+        strength=strength,
+        guidance=guidance,
+    )
+    with open_instance() as (instance, session):
+        maker = accounts.get_user_by_username(session, as_user)
+        style = get_visible_style(session, maker, uuid_module.UUID(style_id))
+        made = generate_images(session, instance, maker, style, request)
+        out.mkdir(parents=True, exist_ok=True)
+        lines = []
+        for generation in made:
+            path = out / f"{generation.id}.png"
+            path.write_bytes(instance.blobs.get(generation.sha256))
+            owner = session.get(User, generation.owner_id)
+            flag = "  NEAR-COPY: held back (R11)" if generation.near_copy else ""
+            lines.append(f"{path}  owned by @{owner.username if owner else '?'}{flag}")
+    for line in lines:
+        console.print(line, highlight=False)
 
 
 @app.command()

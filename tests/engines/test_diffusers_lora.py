@@ -34,17 +34,6 @@ from hallmark.engines.diffusers_lora import (
     load_pipeline,
 )
 from hallmark.samples import SAMPLE_ARTISTS, sample_works
-from tests.engines.tiny_pipelines import build_tiny_sd, build_tiny_sdxl
-
-
-@pytest.fixture(scope="session")
-def tiny_sd(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_sd(tmp_path_factory.mktemp("tiny-sd"))
-
-
-@pytest.fixture(scope="session")
-def tiny_sdxl(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_sdxl(tmp_path_factory.mktemp("tiny-sdxl"))
 
 
 @pytest.fixture(scope="session")

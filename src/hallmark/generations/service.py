@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +14,7 @@ from hallmark.accounts.models import User
 from hallmark.artworks.images import inspect_image
 from hallmark.blob_lifecycle import store_blob_for_row
 from hallmark.db import utcnow
+from hallmark.engines import EngineError, GenerationRequest, get_engine
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hallmark.generations.models import Generation
 from hallmark.generations.repository import GenerationRepository, GenerationRole
@@ -22,6 +24,7 @@ from hallmark.provenance.service import sign_generated_image
 from hallmark.similarity.service import PreparedImage
 from hallmark.styles.models import StyleModel, StyleStatus
 from hallmark.styles.service import model_facts
+from hallmark.styles.training import load_artifact
 
 MAX_PROMPT_LENGTH = 4000
 MAX_GENERATED_BYTES = 64 * 1024 * 1024
@@ -143,6 +146,43 @@ def record_generation(
         generation_id=generation.id,
     )
     return generation
+
+
+def generate_images(
+    session: Session,
+    instance: Instance,
+    maker: User,
+    style: StyleModel,
+    request: GenerationRequest,
+) -> list[Generation]:
+    """Run the style's engine and record each image under its owner (R3/R4), signed (R9),
+    checked for near-copies (R11)."""
+    check_may_generate(maker, style)
+    if len(request.prompt) > MAX_PROMPT_LENGTH:
+        raise InvalidInput(f"A prompt has at most {MAX_PROMPT_LENGTH} characters.")
+    artifact = load_artifact(instance, style)
+    try:
+        images = get_engine(style.engine).generate(artifact, request)
+    except EngineError as error:
+        raise InvalidInput(str(error)) from None
+    made = []
+    for number, image in enumerate(images):
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        made.append(
+            record_generation(
+                session,
+                instance,
+                maker,
+                style,
+                prompt=request.prompt,
+                seed=request.seed + number,
+                image=buffer.getvalue(),
+                negative_prompt=request.negative_prompt,
+                parameters=request.as_dict(),
+            )
+        )
+    return made
 
 
 def get_visible_generation(

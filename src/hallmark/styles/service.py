@@ -112,7 +112,8 @@ def get_visible_style(session: Session, user: User | None, style_id: uuid.UUID) 
     return style
 
 
-def _owned_style(session: Session, user: User, style_id: uuid.UUID) -> StyleModel:
+def owned_style(session: Session, user: User, style_id: uuid.UUID) -> StyleModel:
+    """A style the user owns; others' visible styles are refused under R5, invisible ones hidden."""
     style = get_visible_style(session, user, style_id)
     decision = rights.may_change_model_visibility(user.id, model_facts(style))
     if not decision.allowed:
@@ -124,7 +125,7 @@ def publish_style(
     session: Session, user: User, style_id: uuid.UUID, *, accept_platform_license: bool
 ) -> StyleModel:
     """Publish a trained style, recording the owner's grant of the platform license (R5)."""
-    style = _owned_style(session, user, style_id)
+    style = owned_style(session, user, style_id)
     if not accept_platform_license:
         raise InvalidInput(
             "Publishing grants the platform a license to offer your model to other users, and "
@@ -142,7 +143,7 @@ def publish_style(
 
 def unpublish_style(session: Session, user: User, style_id: uuid.UUID) -> StyleModel:
     """Make a style private again: new generations by others stop, ownership stays (R5)."""
-    style = _owned_style(session, user, style_id)
+    style = owned_style(session, user, style_id)
     if style.visibility != rights.Visibility.PRIVATE.value:
         style.visibility = rights.Visibility.PRIVATE.value
         style.unpublished_at = utcnow()

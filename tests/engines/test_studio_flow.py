@@ -1,0 +1,93 @@
+"""From the terminal: upload works, train a diffusers-lora style on a tiny base, generate."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hallmark.cli import app
+from hallmark.config import get_settings
+from hallmark.samples import SAMPLE_ARTISTS, sample_works
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    directory = tmp_path / "data"
+    monkeypatch.setenv("HALLMARK_DATA_DIR", str(directory))
+    get_settings.cache_clear()
+    yield directory
+    get_settings.cache_clear()
+
+
+def invoke(*args: str) -> str:
+    """Run a command and return its output, failing the test on a non-zero exit."""
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+def test_an_artist_trains_a_style_and_every_image_is_signed_as_theirs(
+    data_dir: Path, tmp_path: Path, tiny_sd: Path
+) -> None:
+    for name in ("ana", "ben"):
+        invoke("users", "create", name, "--password", "correct horse battery")
+    works = tmp_path / "works"
+    works.mkdir()
+    for work in sample_works(SAMPLE_ARTISTS["ana"], count=3, size=96):
+        (works / work.filename).write_bytes(work.png)
+    invoke("artworks", "add", str(works), "--as", "ana", "--i-hold-the-rights")
+
+    trained = invoke(
+        "styles",
+        "train",
+        "Washes",
+        "--as",
+        "ana",
+        "--base",
+        str(tiny_sd),
+        "--steps",
+        "3",
+        "--resolution",
+        "64",
+        "--rank",
+        "4",
+        "--min-side",
+        "32",
+    )
+    assert "is ready" in trained
+    found = re.search(r"\(([0-9a-f-]{36})\)", trained)
+    assert found is not None
+    style_id = found.group(1)
+
+    out = tmp_path / "out"
+    made = invoke(
+        "generate",
+        style_id,
+        "a red boat",
+        "--as",
+        "ana",
+        "-n",
+        "2",
+        "--steps",
+        "2",
+        "--size",
+        "64",
+        "--out",
+        str(out),
+    )
+    files = sorted(out.glob("*.png"))
+    assert len(files) == 2 and made.count("owned by @ana") == 2
+    for file in files:
+        report = invoke("verify", str(file), "--json")
+        assert '"verdict": "trusted"' in report
+        assert '"username": "ana"' in report and '"name": "Washes"' in report
+
+    # The style is private: ben may not generate with it (R5), and is told nothing about it.
+    refused = runner.invoke(app, ["generate", style_id, "x", "--as", "ben", "--size", "64"])
+    assert refused.exit_code != 0
