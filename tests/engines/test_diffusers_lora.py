@@ -287,3 +287,15 @@ def test_unknown_engines_are_refused_and_plugins_are_found(monkeypatch: pytest.M
     assert isinstance(get_engine("my-engine"), DiffusersLoraEngine)
     with pytest.raises(EngineError, match="Unknown engine 'nope'; available: diffusers-lora"):
         get_engine("nope")
+
+
+def test_caption_dropout_trains_on_the_empty_prompt_too(
+    tiny_sd: Path, works: list[TrainingImage], tmp_path: Path
+) -> None:
+    captioned, _ = train(config_for(tiny_sd, tmp_path / "a", steps=3), works)
+    dropped, _ = train(config_for(tiny_sd, tmp_path / "b", steps=3, caption_dropout=1.0), works)
+
+    assert captioned is not None and dropped is not None
+    first = load_file(str(captioned.directory / WEIGHTS))
+    second = load_file(str(dropped.directory / WEIGHTS))
+    assert any(not torch.equal(first[name], second[name]) for name in first)

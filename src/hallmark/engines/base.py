@@ -65,9 +65,8 @@ class TrainingConfig:
     steps: int = 500
     batch_size: int = 1
     gradient_accumulation: int = 1
-    train_text_encoder: bool = False
     random_flip: bool = True
-    caption_dropout: float = 0.0
+    caption_dropout: float = 0.0  # share of steps trained on an empty prompt (helps guidance)
     min_snr_gamma: float | None = 5.0
     gradient_checkpointing: bool = False
     use_8bit_adam: bool = True  # only where bitsandbytes is installed and the device is CUDA

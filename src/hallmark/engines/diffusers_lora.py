@@ -8,6 +8,7 @@ seeded and deterministic on CPU, checkpoints that a crashed run resumes from.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -15,7 +16,7 @@ import random
 import threading
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -256,6 +257,8 @@ class DiffusersLoraEngine:
 
         # 3. Cache latents and prompt embeddings once per work (and per mirror image).
         examples = self._cache_examples(pipeline, images, config, sdxl)
+        with torch.no_grad():
+            empty = _encode_prompt(pipeline, "", sdxl)
         by_bucket: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for number, example in enumerate(examples):
             by_bucket[tuple(example.latents.shape)].append(number)
@@ -286,7 +289,14 @@ class DiffusersLoraEngine:
             optimizer.zero_grad()
             for _ in range(config.gradient_accumulation):
                 batch = self._batch(examples, by_bucket, config, picker)
-                loss = self._loss(unet, noise_scheduler, batch, config, generator, sdxl)
+                batch = [
+                    replace(example, prompt_embeds=empty[0], pooled_embeds=empty[1])
+                    if picker.random() < config.caption_dropout
+                    else example
+                    for example in batch
+                ]
+                with self._autocast(config):
+                    loss = self._loss(unet, noise_scheduler, batch, config, generator, sdxl)
                 (loss / config.gradient_accumulation).backward()  # type: ignore[no-untyped-call]
                 loss_value = float(loss.detach())
             optimizer.step()
@@ -302,6 +312,14 @@ class DiffusersLoraEngine:
         # 6. Save the adapter in the diffusers format, with its manifest.
         unet.eval()
         return self._save_artifact(pipeline, unet, images, config, sdxl, get_peft_model_state_dict)
+
+    @staticmethod
+    def _autocast(config: TrainingConfig) -> Any:
+        """fp16/bf16 autocast on CUDA when asked; float32 everywhere else."""
+        if config.device.startswith("cuda") and config.mixed_precision in {"fp16", "bf16"}:
+            dtype = torch.float16 if config.mixed_precision == "fp16" else torch.bfloat16
+            return torch.autocast(device_type="cuda", dtype=dtype)
+        return contextlib.nullcontext()
 
     def _optimizer(self, parameters: list[torch.nn.Parameter], config: TrainingConfig) -> Any:
         if config.use_8bit_adam and config.device.startswith("cuda"):
