@@ -215,3 +215,19 @@ def client(settings: Settings) -> Iterator[TestClient]:
     """A client of a fresh instance in a tmp data directory."""
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def tiny_sd(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny SD 1.x diffusers folder, built offline from configs."""
+    from tests.engines.tiny_pipelines import build_tiny_sd
+
+    return build_tiny_sd(tmp_path_factory.mktemp("tiny-sd"))
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny SDXL diffusers folder, built offline from configs."""
+    from tests.engines.tiny_pipelines import build_tiny_sdxl
+
+    return build_tiny_sdxl(tmp_path_factory.mktemp("tiny-sdxl"))

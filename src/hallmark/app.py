@@ -20,6 +20,8 @@ from hallmark.db import make_engine, make_session_factory, migrate, transaction
 from hallmark.errors import AppError
 from hallmark.generations.routes import router as generations_router
 from hallmark.instance import Instance
+from hallmark.jobs.routes import router as jobs_router
+from hallmark.jobs.runner import WorkerPool
 from hallmark.licensing.routes import router as licensing_router
 from hallmark.provenance.routes import router as provenance_router
 from hallmark.styles.routes import router as styles_router
@@ -64,7 +66,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(500, "internal_error", "Something went wrong on our side; it was logged.")
 
 
-def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, run_migrations: bool = True, start_workers: bool = False
+) -> FastAPI:
     """Build the studio for one instance: its settings, database, blob store and routes."""
     settings = settings or get_settings()
     settings.ensure_data_dir()
@@ -75,7 +79,12 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        pool = WorkerPool(instance, session_factory) if start_workers else None
+        if pool is not None:
+            pool.start()
         yield
+        if pool is not None:
+            pool.stop()
         instance.close()
         engine.dispose()
 
@@ -102,6 +111,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         licensing_router,
         provenance_router,
         advice_router,
+        jobs_router,
     ):
         app.include_router(router)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import uuid
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,11 +91,47 @@ def serve(
     from hallmark.app import create_app
 
     settings = get_settings()
-    application = create_app(settings)
+    application = create_app(settings, start_workers=True)
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"Hallmark on http://{bind_host}:{bind_port}  (API docs: /docs)")
+    console.print(
+        f"Workers: {settings.training_workers} training, {settings.generation_workers} "
+        f"generation, queue {settings.queue}"
+    )
     console.print(f"Data directory: {settings.data_dir}")
     uvicorn.run(application, host=bind_host, port=bind_port, log_level="info")
+
+
+@app.command()
+def worker() -> None:
+    """Take training and generation jobs off the queue until stopped (for GPU hosts)."""
+    import signal
+    import threading
+
+    from hallmark.jobs.runner import WorkerPool
+
+    settings = get_settings()
+    settings.ensure_data_dir()
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    instance = Instance.from_settings(settings)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        instance.prepare(session)
+    pool = WorkerPool(instance, factory)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    pool.start()
+    console.print(
+        f"worker: {settings.training_workers} training, {settings.generation_workers} "
+        f"generation threads on queue {settings.queue}"
+    )
+    while not stop.wait(1.0):
+        pass
+    pool.stop()
+    instance.close()
+    engine.dispose()
 
 
 @users_app.command("create")
@@ -289,57 +326,92 @@ def train_style(
     device: Annotated[str, typer.Option(help="cpu, cuda or mps")] = "cpu",
     min_side: Annotated[int, typer.Option(help="Smallest work side accepted, px")] = 256,
     trigger: Annotated[str, typer.Option(help="The token that calls up the style")] = "hmstyle",
+    detach: Annotated[bool, typer.Option(help="Queue it and return at once")] = False,
 ) -> None:
     """Define a style on your works and train it, with a progress bar; resumes if interrupted."""
-    import uuid as uuid_module
-
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from hallmark.engines import Progress as TrainingProgress
-    from hallmark.engines import TrainingConfig
+    from hallmark.jobs.service import submit_training
     from hallmark.styles import service as styles
     from hallmark.styles.repository import StyleRepository
-    from hallmark.styles.training import style_directory
-    from hallmark.styles.training import train_style as run_training
 
     with open_instance() as (instance, session):
         owner = accounts.get_user_by_username(session, as_user)
         style = StyleRepository(session).find_by_owner_and_name(owner.id, name.strip())
         if style is None:
             if artwork:
-                ids = [uuid_module.UUID(value) for value in artwork]
+                ids = [uuid.UUID(value) for value in artwork]
             else:
                 items, _ = artworks.list_own_artworks(session, owner, limit=500)
                 ids = [item.id for item in items if not item.training_opt_out]
             style = styles.create_style(session, owner, name, ids, engine=engine, base_model=base)
             session.commit()  # the style exists even if training is interrupted
-        config = TrainingConfig(
-            base_model=base,
-            output_dir=style_directory(instance, style.id),
-            steps=steps,
-            resolution=resolution,
-            rank=rank,
-            alpha=rank,
-            learning_rate=learning_rate,
-            device=device,
-            min_side=min_side,
-            trigger=trigger,
-        )
-        columns = (
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} steps  loss {task.fields[loss]}"),
-            TimeRemainingColumn(),
-        )
+        knobs = {
+            "steps": steps,
+            "resolution": resolution,
+            "rank": rank,
+            "alpha": rank,
+            "learning_rate": learning_rate,
+            "device": device,
+            "min_side": min_side,
+            "trigger": trigger,
+        }
+        job = submit_training(session, instance, instance.queues, owner, style.id, knobs)
+        session.commit()  # the job is queued now, whoever runs it
+        job_id, style_id, style_name = job.id, style.id, style.name
+    if detach:
+        console.print(f"training queued as job {job_id}; follow it with GET /api/jobs/{job_id}")
+        return
+    _run_and_watch(job_id, f"training '{style_name}'")
+    console.print(f"style '{style_name}' ({style_id}) is ready; its images belong to @{as_user}")
+
+
+def _run_and_watch(job_id: uuid.UUID, title: str) -> None:
+    """Run a queued job here (unless a worker already took it) and show its progress."""
+    import threading
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from hallmark.jobs.models import JobState
+    from hallmark.jobs.repository import JobRepository
+    from hallmark.jobs.runner import JobRunner
+
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    factory = make_session_factory(engine)
+    instance = Instance.from_settings(settings)
+    with transaction(factory) as session:
+        instance.prepare(session)
+    runner = threading.Thread(target=JobRunner(instance, factory), args=(job_id,), daemon=True)
+    runner.start()
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps  loss {task.fields[loss]}"),
+        TimeRemainingColumn(),
+    )
+    try:
         with Progress(*columns, console=console) as bar:
-            task = bar.add_task(f"training '{name}'", total=steps, loss="-")
-
-            def show(progress: TrainingProgress) -> None:
-                loss = f"{progress.loss:.4f}" if progress.loss is not None else "-"
-                bar.update(task, completed=progress.step, loss=loss)
-
-            run_training(session, instance, owner, style.id, settings=config, on_progress=show)
-    console.print(f"style '{style.name}' ({style.id}) is ready; its images belong to @{as_user}")
+            task = bar.add_task(title, total=None, loss="-")
+            while True:
+                with factory() as session:
+                    job = JobRepository(session).get(job_id)
+                    assert job is not None
+                    state, error = JobState(job.state), job.error
+                    loss = f"{job.loss:.4f}" if job.loss is not None else "-"
+                    bar.update(task, completed=job.step, total=job.total or None, loss=loss)
+                if state.finished:
+                    break
+                runner.join(0.5)
+    except KeyboardInterrupt:
+        with transaction(factory) as session:
+            JobRepository(session).request_cancel(job_id)
+        console.print("cancelling: the training stops at its next step and keeps its checkpoint")
+        runner.join()
+        raise typer.Exit(130) from None
+    finally:
+        instance.close()
+        engine.dispose()
+    if state is not JobState.SUCCEEDED:
+        raise InvalidInput(f"the job {state.value}: {error or 'see its record'}")
 
 
 @app.command()

@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     c2pa_trust_anchors: Path | None = None
     organisation: str = "Hallmark"
 
+    # Jobs: "sqlite" keeps the queue in the data directory; "redis://host:6379/0" shares it
+    # between machines. A running job's worker writes a heartbeat; one silent for
+    # job_stale_seconds is re-queued, at most job_max_attempts times in all.
+    queue: str = "sqlite"
+    training_workers: int = Field(default=1, ge=0, le=16)
+    generation_workers: int = Field(default=1, ge=0, le=16)
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
+    job_stale_seconds: float = Field(default=60.0, gt=0)
+    job_max_attempts: int = Field(default=3, ge=1)
+    max_trainings_per_user: int = Field(default=2, ge=1)
+
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:
         if self.secret_key is not None:

@@ -90,7 +90,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # BEGIN IMMEDIATE (see write_transaction) takes the write lock at once, waiting for it
+        # under busy_timeout, instead of failing when a read snapshot is upgraded too late.
+        connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -116,6 +118,23 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit if the block succeeds, roll back if it raises."""
     with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A short unit of work that will write: on SQLite it takes the write lock when it begins.
+
+    For work that runs beside other writers in the same process (job heartbeats, progress),
+    where a deferred transaction that read first could not upgrade to a write.
+    """
+    with factory() as session:
+        session.connection(execution_options={"sqlite_begin": "BEGIN IMMEDIATE"})
         try:
             yield session
             session.commit()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from hallmark.config import Settings
+from hallmark.jobs.queue import JobQueues
 from hallmark.licensing.certificates import CertificateSigner
 from hallmark.licensing.payments import PaymentProvider, payment_provider_from
 from hallmark.provenance.authority import SigningIdentity, configured_authority, own_authority
@@ -38,6 +39,11 @@ class Instance:
     def certificate_signer(self) -> CertificateSigner:
         """The key that signs license certificates, created in the data directory on first use."""
         return CertificateSigner.from_key_dir(self.settings.key_dir)
+
+    @functools.cached_property
+    def queues(self) -> JobQueues:
+        """The training and generation queues this instance submits jobs to."""
+        return JobQueues(self.settings)
 
     @functools.cached_property
     def signing_identity(self) -> SigningIdentity:

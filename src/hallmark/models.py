@@ -4,6 +4,7 @@ from hallmark.accounts.models import ApiToken, User
 from hallmark.artworks.models import Artwork
 from hallmark.db import Base
 from hallmark.generations.models import Generation
+from hallmark.jobs.models import Job
 from hallmark.ledger.models import LedgerEntry
 from hallmark.licensing.models import License, LicenseOffer
 from hallmark.similarity.models import CopyClaim, ImageFingerprint
@@ -17,6 +18,7 @@ __all__ = [
     "CopyClaim",
     "Generation",
     "ImageFingerprint",
+    "Job",
     "LedgerEntry",
     "License",
     "LicenseOffer",

@@ -170,7 +170,8 @@ def test_resuming_from_a_checkpoint_gives_the_uninterrupted_result(
     resumed, rest = train(interrupted, works)
 
     assert resumed is not None and straight is not None
-    assert [p.step for p in rest] == [4, 5, 6]
+    assert [p.step for p in rest] == [3, 4, 5, 6]
+    assert rest[0].message == "resumed from step 3"
     first = load_file(str(straight.directory / WEIGHTS))
     second = load_file(str(resumed.directory / WEIGHTS))
     assert first.keys() == second.keys()

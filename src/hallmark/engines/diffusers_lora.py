@@ -270,6 +270,7 @@ class DiffusersLoraEngine:
         checkpoints = _checkpoint_dirs(config.output_dir)
         if checkpoints:
             start = self._resume(checkpoints[-1], unet, optimizer, generator, picker)
+            on_progress(Progress(start, config.steps, None, None, f"resumed from step {start}"))
 
         # 5. The loop: noise a cached latent, predict the noise, weight by min-SNR, step.
         scheduler = pipeline.scheduler

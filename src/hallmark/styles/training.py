@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PIL import Image
@@ -28,6 +28,7 @@ from hallmark.engines import (
 from hallmark.errors import Conflict, Forbidden, InvalidInput
 from hallmark.instance import Instance
 from hallmark.styles.models import StyleModel, StyleStatus
+from hallmark.styles.repository import StyleRepository
 from hallmark.styles.service import owned_style, set_style_status
 
 
@@ -44,19 +45,26 @@ def load_artifact(instance: Instance, style: StyleModel) -> ModelArtifact:
         raise Conflict(f"This style has no trained model yet: {error}") from None
 
 
-def train_style(
+@dataclass(frozen=True)
+class TrainingPlan:
+    """Everything a training run needs, read from the database before the long work starts."""
+
+    style_id: uuid.UUID
+    engine: str
+    images: list[TrainingImage]
+    config: TrainingConfig
+
+
+def plan_training(
     session: Session,
     instance: Instance,
     owner: User,
     style_id: uuid.UUID,
-    *,
     settings: TrainingConfig | None = None,
-    on_progress: ProgressCallback = lambda progress: None,
-    should_stop: StopCheck = lambda: False,
-) -> StyleModel:
-    """Train the owner's style on its works (checked again under R2), resuming if interrupted.
+) -> TrainingPlan:
+    """Check the owner may train this style on its works (R2) and read what training needs.
 
-    `settings` carries the engine's knobs; its base model and folder are the style's own.
+    `settings` carries the engine's knobs; the base model and folder are the style's own.
     """
     style = owned_style(session, owner, style_id)
     works = ArtworkRepository(session).get_many([w.artwork_id for w in style.training_works])
@@ -66,7 +74,7 @@ def train_style(
     if not decision.allowed:
         raise Forbidden(decision.reason, rule=decision.rule)
     try:
-        engine = get_engine(style.engine)
+        get_engine(style.engine)
     except EngineError as error:
         raise InvalidInput(str(error)) from None
     if not style.base_model:
@@ -84,12 +92,44 @@ def train_style(
         output_dir=style_directory(instance, style.id),
     )
     set_style_status(session, style, StyleStatus.TRAINING)
+    return TrainingPlan(style.id, style.engine, images, config)
+
+
+def run_training(
+    plan: TrainingPlan, on_progress: ProgressCallback, should_stop: StopCheck
+) -> ModelArtifact:
+    """The long part, outside any database transaction: the engine learns the style."""
+    return get_engine(plan.engine).train(plan.images, plan.config, on_progress, should_stop)
+
+
+def record_training_outcome(
+    session: Session, style_id: uuid.UUID, outcome: StyleStatus
+) -> StyleModel:
+    """Mark the style ready after training, back to draft if stopped, failed on an error."""
+    style = StyleRepository(session).get(style_id)
+    if style is None:
+        raise Conflict("The style was deleted during training.")
+    return set_style_status(session, style, outcome)
+
+
+def train_style(
+    session: Session,
+    instance: Instance,
+    owner: User,
+    style_id: uuid.UUID,
+    *,
+    settings: TrainingConfig | None = None,
+    on_progress: ProgressCallback = lambda progress: None,
+    should_stop: StopCheck = lambda: False,
+) -> StyleModel:
+    """Plan, run and record a training in the caller's transaction (for one-shot commands)."""
+    plan = plan_training(session, instance, owner, style_id, settings)
     try:
-        engine.train(images, config, on_progress, should_stop)
+        run_training(plan, on_progress, should_stop)
     except TrainingStopped:
-        set_style_status(session, style, StyleStatus.DRAFT)
+        record_training_outcome(session, style_id, StyleStatus.DRAFT)
         raise
     except EngineError as error:
-        set_style_status(session, style, StyleStatus.FAILED)
+        record_training_outcome(session, style_id, StyleStatus.FAILED)
         raise InvalidInput(str(error)) from None
-    return set_style_status(session, style, StyleStatus.READY)
+    return record_training_outcome(session, style_id, StyleStatus.READY)

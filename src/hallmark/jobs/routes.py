@@ -1,0 +1,72 @@
+"""HTTP routes of jobs: start training or generation, watch, wait, cancel."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from hallmark.deps import CurrentUser, InstanceDep, SessionDep
+from hallmark.jobs import service
+from hallmark.jobs.schemas import GenerationAsk, JobPublic, TrainingRequest
+
+router = APIRouter(tags=["jobs"])
+
+
+@router.post(
+    "/api/styles/{style_id}/train", response_model=JobPublic, status_code=status.HTTP_202_ACCEPTED
+)
+def train_style(
+    style_id: uuid.UUID,
+    body: TrainingRequest,
+    user: CurrentUser,
+    session: SessionDep,
+    instance: InstanceDep,
+) -> JobPublic:
+    """Queue the training of your style; follow it at /api/jobs/{id}."""
+    job = service.submit_training(
+        session, instance, instance.queues, user, style_id, body.model_dump()
+    )
+    return JobPublic.model_validate(job)
+
+
+@router.post(
+    "/api/styles/{style_id}/generate",
+    response_model=JobPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def generate(
+    style_id: uuid.UUID,
+    body: GenerationAsk,
+    user: CurrentUser,
+    session: SessionDep,
+    instance: InstanceDep,
+) -> JobPublic:
+    """Queue a generation; it returns at once with a job to wait on."""
+    job = service.submit_generation(session, instance.queues, user, style_id, body.model_dump())
+    return JobPublic.model_validate(job)
+
+
+@router.get("/api/jobs/{job_id}", response_model=JobPublic)
+def read_job(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> JobPublic:
+    """A job you started: state, progress, loss, ETA, outcome."""
+    return JobPublic.model_validate(service.get_job(session, user, job_id))
+
+
+@router.get("/api/jobs/{job_id}/wait", response_model=JobPublic)
+def wait_for_job(
+    job_id: uuid.UUID,
+    request: Request,
+    user: CurrentUser,
+    timeout: Annotated[float, Query(ge=0, le=60)] = 30,
+) -> JobPublic:
+    """Long-poll: answers when the job finishes, or with its progress when the timeout runs out."""
+    factory = request.app.state.session_factory
+    return JobPublic.model_validate(service.wait_for_job(factory, user.id, job_id, timeout))
+
+
+@router.post("/api/jobs/{job_id}/cancel", response_model=JobPublic)
+def cancel_job(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> JobPublic:
+    """Cancel: a queued job at once, a running training within one step (its checkpoint kept)."""
+    return JobPublic.model_validate(service.cancel_job(session, user, job_id))

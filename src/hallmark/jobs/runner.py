@@ -1,0 +1,305 @@
+"""Running one job in a worker: claim it, heartbeat while it runs, record how it ended."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hallmark.accounts.models import User
+from hallmark.db import utcnow, write_transaction
+from hallmark.engines import (
+    EngineError,
+    GenerationRequest,
+    Progress,
+    TrainingConfig,
+    TrainingStopped,
+)
+from hallmark.errors import AppError
+from hallmark.generations.service import generate_images
+from hallmark.instance import Instance
+from hallmark.jobs.models import JobKind, JobState
+from hallmark.jobs.repository import JobRepository
+from hallmark.styles.models import StyleModel, StyleStatus
+from hallmark.styles.training import plan_training, record_training_outcome, run_training
+
+logger = logging.getLogger(__name__)
+# Training knobs a job may set; anything else in its payload is ignored.
+TRAINING_SETTINGS = {
+    "steps",
+    "resolution",
+    "rank",
+    "alpha",
+    "learning_rate",
+    "batch_size",
+    "gradient_accumulation",
+    "checkpoint_every",
+    "device",
+    "min_side",
+    "trigger",
+    "seed",
+    "mixed_precision",
+    "gradient_checkpointing",
+    "caption_dropout",
+    "validation_every",
+}
+
+
+def worker_name() -> str:
+    """This worker's id: host, process and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+class JobRunner:
+    """Executes jobs for one instance; safe to call from several worker threads."""
+
+    def __init__(self, instance: Instance, factory: sessionmaker[Session]) -> None:
+        self.instance = instance
+        self.factory = factory
+        self.settings = instance.settings
+
+    def __call__(self, job_id: uuid.UUID) -> None:
+        """Run the job if this worker wins it; otherwise someone else has it, or it is over."""
+        worker = worker_name()
+        now = utcnow()
+        with write_transaction(self.factory) as session:
+            stale = now - timedelta(seconds=self.settings.job_stale_seconds)
+            if not JobRepository(session).claim(job_id, worker, now, stale):
+                return
+        with self.factory() as session:
+            job = JobRepository(session).get(job_id)
+            assert job is not None
+            kind, payload = JobKind(job.kind), dict(job.payload)
+            requester_id, style_id = job.requester_id, job.style_id
+        beat = _Heartbeat(self.factory, job_id, worker, self.settings.heartbeat_seconds)
+        beat.start()
+        try:
+            if kind is JobKind.TRAIN_STYLE:
+                self._train(job_id, worker, requester_id, style_id, payload, beat)
+            else:
+                self._generate(job_id, worker, requester_id, style_id, payload)
+        except Exception as error:  # an unforeseen failure: retried, then failed with its error
+            logger.exception("job %s failed", job_id)
+            self._retry_or_fail(job_id, worker, kind, f"{type(error).__name__}: {error}")
+        finally:
+            beat.stop()
+
+    def _retry_or_fail(self, job_id: uuid.UUID, worker: str, kind: JobKind, error: str) -> None:
+        with write_transaction(self.factory) as session:
+            job = JobRepository(session).get(job_id)
+            if job is None or job.worker_id != worker or job.state != JobState.RUNNING.value:
+                return
+            job.error = error
+            if job.attempts >= self.settings.job_max_attempts:
+                job.state, job.finished_at = JobState.FAILED.value, utcnow()
+                return
+            job.state, job.worker_id = JobState.QUEUED.value, None
+            job.message = f"retrying after attempt {job.attempts} failed"
+        self.instance.queues.enqueue(kind, job_id)
+
+    # ------------------------------------------------------------------------------ training
+
+    def _train(
+        self,
+        job_id: uuid.UUID,
+        worker: str,
+        requester_id: uuid.UUID,
+        style_id: uuid.UUID,
+        payload: dict[str, Any],
+        beat: _Heartbeat,
+    ) -> None:
+        knobs = {key: value for key, value in payload.items() if key in TRAINING_SETTINGS}
+        try:
+            with write_transaction(self.factory) as session:
+                owner = session.get(User, requester_id)
+                assert owner is not None
+                base = TrainingConfig(base_model="", output_dir=self.settings.data_dir, **knobs)
+                plan = plan_training(session, self.instance, owner, style_id, base)
+        except (AppError, TypeError) as error:
+            self._finish(job_id, worker, JobState.FAILED, error=str(error))
+            return
+
+        last_write = [0.0]
+
+        def report(progress: Progress) -> None:
+            now = time.monotonic()
+            resumed = progress.message.startswith("resumed")
+            if now - last_write[0] < 0.5 and progress.step < progress.total and not resumed:
+                return
+            last_write[0] = now
+            try:
+                still_mine = self._record_progress(job_id, worker, progress, resumed)
+            except OperationalError:  # the next report will get through; training goes on
+                return
+            if not still_mine:
+                beat.lost.set()
+
+        try:
+            run_training(plan, report, beat.should_stop)
+        except TrainingStopped:
+            if beat.cancelled.is_set():
+                with write_transaction(self.factory) as session:
+                    record_training_outcome(session, style_id, StyleStatus.DRAFT)
+                self._finish(
+                    job_id, worker, JobState.CANCELLED, message="cancelled; checkpoint kept"
+                )
+            # Otherwise another worker took the job over and carries on from the checkpoint.
+            return
+        except EngineError as error:
+            with write_transaction(self.factory) as session:
+                record_training_outcome(session, style_id, StyleStatus.FAILED)
+            self._finish(job_id, worker, JobState.FAILED, error=str(error))
+            return
+        with write_transaction(self.factory) as session:
+            record_training_outcome(session, style_id, StyleStatus.READY)
+        self._finish(job_id, worker, JobState.SUCCEEDED, message="trained", progress=1.0)
+
+    def _record_progress(
+        self, job_id: uuid.UUID, worker: str, progress: Progress, resumed: bool
+    ) -> bool:
+        with write_transaction(self.factory) as session:
+            return JobRepository(session).update_running(
+                job_id,
+                worker,
+                step=progress.step,
+                total=progress.total,
+                progress=progress.step / max(progress.total, 1),
+                loss=progress.loss,
+                eta_seconds=progress.eta_seconds,
+                message=progress.message,
+                heartbeat_at=utcnow(),
+                **({"result": {"resumed_from_step": progress.step}} if resumed else {}),
+            )
+
+    # ---------------------------------------------------------------------------- generation
+
+    def _generate(
+        self,
+        job_id: uuid.UUID,
+        worker: str,
+        requester_id: uuid.UUID,
+        style_id: uuid.UUID,
+        payload: dict[str, Any],
+    ) -> None:
+        try:
+            with write_transaction(self.factory) as session:
+                maker = session.get(User, requester_id)
+                style = session.get(StyleModel, style_id)
+                assert maker is not None and style is not None
+                made = generate_images(
+                    session, self.instance, maker, style, GenerationRequest(**payload)
+                )
+                ids = [str(generation.id) for generation in made]
+        except (AppError, TypeError) as error:
+            self._finish(job_id, worker, JobState.FAILED, error=str(error))
+            return
+        self._finish(
+            job_id, worker, JobState.SUCCEEDED, result={"generation_ids": ids}, progress=1.0
+        )
+
+    def _finish(self, job_id: uuid.UUID, worker: str, state: JobState, **values: Any) -> None:
+        with write_transaction(self.factory) as session:
+            JobRepository(session).update_running(
+                job_id, worker, state=state.value, finished_at=utcnow(), **values
+            )
+
+
+class _Heartbeat:
+    """A thread that tells the database this worker is alive, and notices a cancel request."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], job_id: uuid.UUID, worker: str, interval: float
+    ) -> None:
+        self.factory, self.job_id, self.worker, self.interval = factory, job_id, worker, interval
+        self.cancelled = threading.Event()
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"heartbeat-{job_id}")
+
+    def should_stop(self) -> bool:
+        """Whether training should stop at the next step: cancelled, or taken over."""
+        return self.cancelled.is_set() or self.lost.is_set()
+
+    def start(self) -> None:
+        self._beat()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(self.interval + 1)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._beat()
+
+    def _beat(self) -> None:
+        try:
+            with write_transaction(self.factory) as session:
+                repository = JobRepository(session)
+                if not repository.update_running(self.job_id, self.worker, heartbeat_at=utcnow()):
+                    self.lost.set()  # re-queued after a silence, or finished elsewhere
+                    return
+                job = repository.get(self.job_id)
+                if job is not None and job.cancel_requested:
+                    self.cancelled.set()
+        except Exception:  # a missed beat is retried at the next interval
+            logger.exception("heartbeat failed")
+
+
+class WorkerPool:
+    """Worker threads for both queues and a watchdog that re-queues jobs of dead workers."""
+
+    def __init__(self, instance: Instance, factory: sessionmaker[Session]) -> None:
+        from hallmark.jobs.queue import InProcessWorkers
+
+        self.instance, self.factory = instance, factory
+        settings = instance.settings
+        instance.queues.runner = JobRunner(instance, factory)
+        self.workers = InProcessWorkers(
+            instance.queues,
+            {
+                JobKind.TRAIN_STYLE: settings.training_workers,
+                JobKind.GENERATE_IMAGES: settings.generation_workers,
+            },
+        )
+        self._stop = threading.Event()
+        self._watchdog = threading.Thread(target=self._watch, daemon=True, name="job-watchdog")
+
+    def start(self) -> None:
+        """Recover what an earlier process left, then start taking jobs."""
+        self.recover()
+        self.workers.start()
+        self._watchdog.start()
+
+    def recover(self) -> list[uuid.UUID]:
+        """Re-queue jobs whose worker went silent; fail those that used up their attempts."""
+        from hallmark.jobs.service import recover_jobs
+
+        settings = self.instance.settings
+        return recover_jobs(
+            self.factory,
+            self.instance.queues,
+            stale_seconds=settings.job_stale_seconds,
+            max_attempts=settings.job_max_attempts,
+        )
+
+    def _watch(self) -> None:
+        interval = max(1.0, self.instance.settings.job_stale_seconds / 3)
+        while not self._stop.wait(interval):
+            try:
+                self.recover()
+            except Exception:
+                logger.exception("job recovery failed")
+
+    def stop(self) -> None:
+        """Stop taking jobs; running ones finish their current task first."""
+        self._stop.set()
+        self.workers.stop()

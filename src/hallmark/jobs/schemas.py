@@ -1,0 +1,58 @@
+"""Request and response shapes of the jobs API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TrainingRequest(BaseModel):
+    """How to train: steps, size, LoRA rank, learning rate, device."""
+
+    steps: int = Field(default=500, ge=1, le=100_000)
+    resolution: int = Field(default=512, ge=64, le=2048, multiple_of=64)
+    rank: int = Field(default=8, ge=1, le=256)
+    learning_rate: float = Field(default=1e-4, gt=0, le=1)
+    device: str = Field(default="cpu", pattern=r"^(cpu|mps|cuda(:\d+)?)$")
+    min_side: int = Field(default=256, ge=32, le=4096)
+    checkpoint_every: int = Field(default=100, ge=0)
+
+
+class GenerationAsk(BaseModel):
+    """What to draw and how."""
+
+    prompt: str = Field(min_length=1, max_length=4000)
+    negative_prompt: str | None = Field(default=None, max_length=4000)
+    count: int = Field(default=1, ge=1, le=16)
+    seed: int = Field(default=0, ge=0)
+    steps: int = Field(default=25, ge=1, le=200)
+    guidance: float = Field(default=7.0, ge=0, le=30)
+    width: int = Field(default=512, ge=64, le=2048, multiple_of=8)
+    height: int = Field(default=512, ge=64, le=2048, multiple_of=8)
+    strength: float = Field(default=1.0, ge=0, le=2)
+
+
+class JobPublic(BaseModel):
+    """A job as its requester sees it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str
+    state: str
+    style_id: uuid.UUID
+    progress: float
+    step: int
+    total: int
+    eta_seconds: float | None
+    loss: float | None
+    message: str
+    error: str | None
+    attempts: int
+    result: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
