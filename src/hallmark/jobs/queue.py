@@ -49,12 +49,15 @@ class JobQueues:
     runner: JobRunner | None = None
     hueys: dict[JobKind, Huey] = field(default_factory=dict)
     tasks: dict[JobKind, Any] = field(default_factory=dict)
+    # Set on every enqueue, so workers in this process start at once instead of at their next poll.
+    wakeup: dict[JobKind, threading.Event] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for kind in JobKind:
             huey = make_huey(self.settings, kind)
             self.tasks[kind] = huey.task(name="run_job")(self._run)
             self.hueys[kind] = huey
+            self.wakeup[kind] = threading.Event()
 
     def _run(self, job_id: str) -> None:
         if self.runner is None:
@@ -64,6 +67,7 @@ class JobQueues:
     def enqueue(self, kind: JobKind, job_id: uuid.UUID) -> None:
         """Put a job on its kind's queue."""
         self.tasks[kind](str(job_id))
+        self.wakeup[kind].set()
 
     def pending(self, kind: JobKind) -> int:
         """Messages waiting on a queue."""
@@ -73,10 +77,13 @@ class JobQueues:
 class InProcessWorkers:
     """Threads that take tasks off the queues inside this process (for `hallmark serve`)."""
 
-    def __init__(self, queues: JobQueues, counts: dict[JobKind, int], idle_seconds: float = 0.2):
+    # An idle worker polls the queue (another process may have filled it), backing off from
+    # 10 ms to half a second; a job queued by this process wakes it at once.
+    FIRST_WAIT, LONGEST_WAIT = 0.01, 0.5
+
+    def __init__(self, queues: JobQueues, counts: dict[JobKind, int]):
         self.queues = queues
         self.counts = counts
-        self.idle_seconds = idle_seconds
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -86,19 +93,26 @@ class InProcessWorkers:
             for number in range(count):
                 thread = threading.Thread(
                     target=self._loop,
-                    args=(self.queues.hueys[kind],),
+                    args=(kind,),
                     name=f"{QUEUE_NAMES[kind]}-{number}",
                     daemon=True,
                 )
                 thread.start()
                 self._threads.append(thread)
 
-    def _loop(self, huey: Huey) -> None:
+    def _loop(self, kind: JobKind) -> None:
+        huey, wakeup = self.queues.hueys[kind], self.queues.wakeup[kind]
+        wait = self.FIRST_WAIT
         while not self._stop.is_set():
             task = huey.dequeue()
             if task is None:
-                self._stop.wait(self.idle_seconds)
+                if wakeup.wait(wait):
+                    wakeup.clear()
+                    wait = self.FIRST_WAIT
+                else:
+                    wait = min(wait * 1.5, self.LONGEST_WAIT)
                 continue
+            wait = self.FIRST_WAIT
             try:
                 huey.execute(task)
             except Exception:  # a task's own failure is recorded on its job; keep serving
@@ -107,6 +121,8 @@ class InProcessWorkers:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking tasks and wait for running ones to finish."""
         self._stop.set()
+        for event in self.queues.wakeup.values():
+            event.set()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
