@@ -231,3 +231,15 @@ def tiny_sdxl(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.engines.tiny_pipelines import build_tiny_sdxl
 
     return build_tiny_sdxl(tmp_path_factory.mktemp("tiny-sdxl"))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point the CLI at a fresh data directory (the settings are read once per process)."""
+    from hallmark.config import get_settings
+
+    directory = tmp_path / "data"
+    monkeypatch.setenv("HALLMARK_DATA_DIR", str(directory))
+    get_settings.cache_clear()
+    yield directory
+    get_settings.cache_clear()

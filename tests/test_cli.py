@@ -6,28 +6,14 @@ import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from hallmark.cli import app
 from tests.helpers import png_bytes
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Point the CLI at a fresh data directory (the settings are read once per process)."""
-    from hallmark.config import get_settings
-
-    directory = tmp_path / "data"
-    monkeypatch.setenv("HALLMARK_DATA_DIR", str(directory))
-    get_settings.cache_clear()
-    yield directory
-    get_settings.cache_clear()
 
 
 def run_hallmark(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

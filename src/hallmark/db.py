@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -115,32 +115,27 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit if the block succeeds, roll back if it raises."""
-    with factory() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+def transaction(factory: sessionmaker[Session], *, immediate: bool = False) -> Iterator[Session]:
+    """One unit of work: commit if the block succeeds, roll back if it raises.
 
-
-@contextmanager
-def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A short unit of work that will write: on SQLite it takes the write lock when it begins.
-
-    For work that runs beside other writers in the same process (job heartbeats, progress),
-    where a deferred transaction that read first could not upgrade to a write.
+    `immediate` is for short writes beside other writers in the same process (job heartbeats,
+    progress): on SQLite the write lock is taken when the transaction begins, instead of a
+    deferred transaction that read first failing to upgrade to a write.
     """
     with factory() as session:
-        session.connection(execution_options={"sqlite_begin": "BEGIN IMMEDIATE"})
+        if immediate:
+            session.connection(execution_options={"sqlite_begin": "BEGIN IMMEDIATE"})
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+def write_transaction(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:
+    """A transaction that takes SQLite's write lock when it begins (see `transaction`)."""
+    return transaction(factory, immediate=True)
 
 
 def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:

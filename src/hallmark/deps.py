@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from hallmark.accounts.models import User
 from hallmark.accounts.service import user_for_token
 from hallmark.config import Settings
+from hallmark.db import transaction
 from hallmark.errors import NotAuthenticated
 from hallmark.instance import Instance
 from hallmark.storage import BlobStore
@@ -32,14 +33,14 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back if it raises."""
-    with request.app.state.session_factory() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    """One transaction per request: committed when the handler returns, rolled back if it raises.
+
+    On SQLite it takes the write lock when it begins, so a request that reads and then writes
+    never fails because a job worker wrote in between; long-polls, which only read, do not.
+    """
+    immediate = not request.url.path.endswith("/wait")
+    with transaction(request.app.state.session_factory, immediate=immediate) as session:
+        yield session
 
 
 def get_blob_store(request: Request) -> BlobStore:

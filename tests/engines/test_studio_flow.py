@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from hallmark.cli import app
-from hallmark.config import get_settings
 from hallmark.samples import SAMPLE_ARTISTS, sample_works
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    directory = tmp_path / "data"
-    monkeypatch.setenv("HALLMARK_DATA_DIR", str(directory))
-    get_settings.cache_clear()
-    yield directory
-    get_settings.cache_clear()
 
 
 def invoke(*args: str) -> str:

@@ -40,6 +40,27 @@ def _balanced(entries: list[LedgerEntry]) -> list[LedgerEntry]:
     return entries
 
 
+def _write(
+    session: Session, kind: str, reference: str, currency: str, legs: list[tuple[str, int]]
+) -> uuid.UUID:
+    """Write one balanced transaction of non-zero legs; returns its id."""
+    transaction_id = uuid.uuid4()
+    entries = [
+        LedgerEntry(
+            transaction_id=transaction_id,
+            account=account,
+            amount_minor=amount,
+            currency=currency,
+            kind=kind,
+            reference=reference,
+        )
+        for account, amount in legs
+        if amount
+    ]
+    LedgerRepository(session).add_all(_balanced(entries))
+    return transaction_id
+
+
 def record_sale(
     session: Session,
     *,
@@ -54,26 +75,12 @@ def record_sale(
     """
     if split.price_minor == 0:
         return None
-    transaction_id = uuid.uuid4()
     legs = [
         (CASH, split.price_minor),
         (payable_account(owner_id), -split.owner_minor),
         (REVENUE, -split.platform_minor),
     ]
-    entries = [
-        LedgerEntry(
-            transaction_id=transaction_id,
-            account=account,
-            amount_minor=amount,
-            currency=currency,
-            kind=EntryKind.SALE,
-            reference=reference,
-        )
-        for account, amount in legs
-        if amount
-    ]
-    LedgerRepository(session).add_all(_balanced(entries))
-    return transaction_id
+    return _write(session, EntryKind.SALE, reference, currency, legs)
 
 
 def balance_due(session: Session, owner_id: uuid.UUID, currency: str) -> int:
@@ -100,20 +107,8 @@ def record_payout(
         raise Conflict(
             f"The payout of {amount_minor} exceeds the balance due of {due} {currency} minor units."
         )
-    transaction_id = uuid.uuid4()
-    entries = [
-        LedgerEntry(
-            transaction_id=transaction_id,
-            account=account,
-            amount_minor=amount,
-            currency=currency,
-            kind=EntryKind.PAYOUT,
-            reference=f"payout:{reference}",
-        )
-        for account, amount in ((payable_account(owner_id), amount_minor), (CASH, -amount_minor))
-    ]
-    repository.add_all(_balanced(entries))
-    return transaction_id
+    legs = [(payable_account(owner_id), amount_minor), (CASH, -amount_minor)]
+    return _write(session, EntryKind.PAYOUT, f"payout:{reference}", currency, legs)
 
 
 def paid_out(session: Session, owner_id: uuid.UUID, currency: str) -> int:
