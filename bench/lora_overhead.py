@@ -20,7 +20,6 @@ import torch
 import torch.nn.functional as F
 from diffusers import DPMSolverMultistepScheduler
 from peft import LoraConfig
-from tests.engines.tiny_pipelines import build_tiny_sd
 
 from hallmark.engines import (
     GenerationRequest,
@@ -37,6 +36,7 @@ from hallmark.engines.diffusers_lora import (
     fit_to_bucket,
     load_pipeline,
 )
+from hallmark.engines.tiny import build_tiny_sd
 from hallmark.samples import SAMPLE_ARTISTS, sample_works
 
 

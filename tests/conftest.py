@@ -220,7 +220,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture(scope="session")
 def tiny_sd(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny SD 1.x diffusers folder, built offline from configs."""
-    from tests.engines.tiny_pipelines import build_tiny_sd
+    from hallmark.engines.tiny import build_tiny_sd
 
     return build_tiny_sd(tmp_path_factory.mktemp("tiny-sd"))
 
@@ -228,7 +228,7 @@ def tiny_sd(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_sdxl(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny SDXL diffusers folder, built offline from configs."""
-    from tests.engines.tiny_pipelines import build_tiny_sdxl
+    from hallmark.engines.tiny import build_tiny_sdxl
 
     return build_tiny_sdxl(tmp_path_factory.mktemp("tiny-sdxl"))
 

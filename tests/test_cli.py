@@ -115,6 +115,9 @@ def test_demo_tour_runs_and_shows_the_rules(tmp_path: Path) -> None:
     assert "variant (linked to the original" in result.stdout
     assert "No content credentials in this file." in result.stdout
     assert "owned by @ana (pdq" in result.stdout
+    assert result.stdout.count("owned by @ana (R4), made by @cleo") == 2
+    assert "ledger reconciled: True" in result.stdout
+    assert "signed by a certificate this studio trusts" in result.stdout
     assert "refused under R2" in result.stdout
     rerun = run_hallmark(tmp_path / "data", "demo")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 import secrets
+from pathlib import Path
 
 from PIL import Image
 from rich.console import Console
@@ -13,11 +15,20 @@ from hallmark.accounts import service as accounts
 from hallmark.accounts.models import User
 from hallmark.accounts.repository import UserRepository
 from hallmark.artworks import service as artworks
+from hallmark.engines import GenerationRequest, Progress, TrainingConfig
+from hallmark.engines.tiny import build_tiny_sd
 from hallmark.errors import AppError
+from hallmark.generations.service import generate_images
+from hallmark.instance import Instance
+from hallmark.ledger import service as ledger
+from hallmark.licensing import service as licensing
 from hallmark.provenance.service import verify_file
 from hallmark.samples import SAMPLE_ARTISTS, sample_works
 from hallmark.samples.edits import COPY_EDITS
 from hallmark.styles import service as styles
+from hallmark.styles.models import StyleModel, StyleStatus
+from hallmark.styles.repository import StyleRepository
+from hallmark.styles.training import style_directory, train_style
 
 DEMO_ARTISTS = ("ana", "cleo")
 WORKS_EACH = 6
@@ -41,8 +52,26 @@ def _demo_user(session: Session, username: str, console: Console) -> User:
     return user
 
 
+def _demo_style(session: Session, instance: Instance, ana: User, console: Console) -> StyleModel:
+    """ana's style on her works, on a tiny demo base model built in the data directory."""
+    existing = StyleRepository(session).find_by_owner_and_name(ana.id, "Washes")
+    if existing is not None:
+        console.print(f"  [dim]style '{existing.name}' already exists (from an earlier tour)[/dim]")
+        return existing
+    base = instance.settings.data_dir / "demo-base-model"
+    if not (base / "model_index.json").exists():
+        build_tiny_sd(base)
+    own_items, _ = artworks.list_own_artworks(session, ana)
+    trainable = [a.id for a in own_items if not a.training_opt_out]
+    style = styles.create_style(
+        session, ana, "Washes", trainable, engine="diffusers-lora", base_model=str(base)
+    )
+    console.print(f"  style '{style.name}' ({style.id}), {len(trainable)} works, private")
+    return style
+
+
 def run_demo(console: Console) -> None:
-    """Sample artists register, upload their works, and the rules R1 and R2 act on them."""
+    """The tour: sample artists upload, train, publish, generate, license and verify."""
     from hallmark.cli import open_instance
 
     with open_instance() as (instance, session):
@@ -98,28 +127,102 @@ def run_demo(console: Console) -> None:
         console.print(f"{variant.outcome.value} (linked to the original, still hers)")
 
         console.rule("4. ana defines a style on her works (R2: the model will be hers)")
+        style = _demo_style(session, instance, users["ana"], console)
         own_items, _ = artworks.list_own_artworks(session, users["ana"])
-        try:
-            style = styles.create_style(session, users["ana"], "Washes", [a.id for a in own_items])
-            console.print(f"  style '{style.name}' ({style.id}), {len(own_items)} works, private")
-        except AppError as error:
-            console.print(f"  {error.message}")
-
         console.print("  cleo tries to define a style on ana's works: ", end="")
         try:
             styles.create_style(session, users["cleo"], "Borrowed", [a.id for a in own_items])
         except AppError as error:
             console.print(f"refused under {error.rule}: {error.message}")
 
-        console.rule("5. Anyone verifies a file (R9)")
+        console.rule("5. ana trains it (diffusers-lora on a tiny demo base model)")
+        console.print(
+            "  [dim]the base model here is tiny and untrained, built on this machine: the flow is "
+            "real, the pictures are noise. docs/engines.md points the engine at real weights.[/dim]"
+        )
+        if style.status != StyleStatus.READY.value:
+            settings = TrainingConfig(
+                base_model="",
+                output_dir=Path(),
+                steps=30,
+                resolution=64,
+                rank=4,
+                alpha=4,
+                learning_rate=1e-3,
+                min_side=32,
+                checkpoint_every=10,
+            )
+
+            def show(progress: Progress) -> None:
+                if progress.step % 10 == 0 and progress.loss is not None:
+                    step = f"{progress.step}/{progress.total}"
+                    console.print(f"  step {step}  loss {progress.loss:.4f}")
+
+            ana = users["ana"]
+            train_style(session, instance, ana, style.id, settings=settings, on_progress=show)
+        console.print(
+            f"  '{style.name}' is {style.status}; trained model in "
+            f"{style_directory(instance, style.id)}"
+        )
+
+        console.rule("6. ana publishes it; cleo makes images with it (R4: they are ana's)")
+        if style.visibility != "public":
+            styles.publish_style(session, users["ana"], style.id, accept_platform_license=True)
+        request = GenerationRequest(
+            "a red boat at dusk", count=2, seed=7, steps=4, width=64, height=64
+        )
+        made = generate_images(session, instance, users["cleo"], style, request)
+        out = instance.settings.data_dir / "demo"
+        out.mkdir(parents=True, exist_ok=True)
+        for generation in made:
+            path = out / f"{generation.id}.png"
+            path.write_bytes(instance.blobs.get(generation.sha256))
+            rule = generation.ownership_rule
+            console.print(f"  {path.name}: owned by @ana ({rule}), made by @cleo")
+
+        console.rule("7. cleo licenses one from ana; the platform sells it for her (R7)")
+        offer = licensing.create_offer(
+            session, users["ana"], template="standard", price_minor=1500, style_id=style.id
+        )
+        bought = licensing.purchase_license(
+            session,
+            users["cleo"],
+            made[0].id,
+            offer.id,
+            idempotency_key=f"demo-{made[0].id}",
+            payments=instance.payments,
+            platform_fee_bps=instance.settings.platform_fee_bps,
+        )
+        certificate = licensing.certificate_for(
+            session,
+            users["cleo"],
+            bought.id,
+            instance.certificate_signer,
+            instance.settings.resolved_public_url,
+        )
+        (out / f"license-{bought.id}.json").write_text(json.dumps(certificate, indent=2))
+        console.print(
+            f"  Standard license for 15.00 EUR: ana earns {bought.owner_share_minor / 100:.2f}, "
+            f"the platform keeps {bought.platform_share_minor / 100:.2f}"
+        )
+        due = ledger.balance_due(session, users["ana"].id, "EUR")
+        report = licensing.reconcile(session)
+        console.print(f"  ana's balance due: {due / 100:.2f} EUR; ledger reconciled: {report.ok}")
+
+        console.rule("8. Anyone verifies a file (R9)")
+        signed = verify_file(session, instance, instance.blobs.get(made[0].sha256))
+        console.print(f"  {made[0].id}.png:")
+        for line in signed.in_plain_words().splitlines()[:4]:
+            console.print(f"    {line}", highlight=False)
         stripped = _png(COPY_EDITS["re-encode"](original.image()))
-        report = verify_file(session, instance, stripped)
+        report_stripped = verify_file(session, instance, stripped)
         console.print("  a re-encoded copy of ana's painting, its metadata gone:")
-        for line in report.in_plain_words().splitlines():
+        for line in report_stripped.in_plain_words().splitlines():
             console.print(f"    {line}", highlight=False)
 
     console.rule("Where to look")
     console.print(f"  data directory: {instance.settings.data_dir}")
+    console.print(f"  images and the license certificate: {instance.settings.data_dir / 'demo'}")
     console.print("  run `make serve` and open http://127.0.0.1:8000/docs for the API")
     console.print("  `.venv/bin/hallmark artworks list --as ana` lists ana's works")
     console.print("  `.venv/bin/hallmark verify FILE` checks any image's content credentials")

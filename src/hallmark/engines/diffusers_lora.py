@@ -15,6 +15,7 @@ import math
 import random
 import threading
 import time
+import warnings
 from collections import defaultdict
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -69,10 +70,23 @@ def check_base_model(base_model: str) -> bool:
     return sdxl
 
 
+def _quiet_libraries() -> None:
+    """Keep diffusers' and transformers' loading bars and notices out of our users' terminals."""
+    import diffusers.utils.logging as diffusers_logging
+    import transformers.utils.logging as transformers_logging
+
+    diffusers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=FutureWarning, module="diffusers")
+
+
 def load_pipeline(base_model: str, device: str, dtype: torch.dtype) -> Any:
     """A Stable Diffusion pipeline from a folder, a single checkpoint file, or a hub id."""
     from diffusers import DiffusionPipeline, StableDiffusionPipeline, StableDiffusionXLPipeline
 
+    _quiet_libraries()
     path = Path(base_model)
     sdxl = check_base_model(base_model)
     if path.is_file() and path.suffix in {".safetensors", ".ckpt"}:

@@ -1,7 +1,9 @@
-"""Tiny Stable Diffusion pipelines built from configs, offline, saved as diffusers folders.
+"""Tiny, untrained Stable Diffusion pipelines built from configs, offline, as diffusers folders.
 
-The components follow diffusers' own tests: a few channels, two blocks, a 32-wide CLIP text
-encoder and a tokenizer whose vocabulary is written here (byte-level tokens, no merges).
+They exercise the real loading, training and generation code where no weights can be downloaded
+(tests, benchmarks, the demo tour); their images are noise-like until trained. The components
+follow diffusers' own tests: a few channels, two blocks, a 32-wide CLIP text encoder and a
+tokenizer whose vocabulary is written here (byte-level tokens, no merges).
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ from transformers import (
     CLIPTextModelWithProjection,
     CLIPTokenizer,
 )
+
+
+def _quiet() -> None:
+    """No saving bars or notices while building."""
+    import diffusers.utils.logging as diffusers_logging
+    import transformers.utils.logging as transformers_logging
+
+    diffusers_logging.set_verbosity_error()
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
 
 
 def _bytes_to_unicode() -> dict[int, str]:
@@ -89,12 +101,18 @@ def _vae() -> AutoencoderKL:
 
 def _scheduler() -> DDPMScheduler:
     return DDPMScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        num_train_timesteps=1000,
+        steps_offset=1,
+        clip_sample=False,
     )
 
 
 def build_tiny_sd(directory: Path) -> Path:
     """A tiny SD 1.x pipeline saved as a diffusers folder; returns the folder."""
+    _quiet()
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
         block_out_channels=(16, 32),
@@ -124,6 +142,7 @@ def build_tiny_sd(directory: Path) -> Path:
 
 def build_tiny_sdxl(directory: Path) -> Path:
     """A tiny SDXL pipeline (two text encoders, pooled embeddings, time ids) saved as a folder."""
+    _quiet()
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
         block_out_channels=(16, 32),
