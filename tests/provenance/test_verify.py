@@ -142,3 +142,45 @@ def test_the_cli_says_in_plain_words_and_in_json(
     assert "signed by a certificate this studio trusts" in words.output
     assert json.loads(as_json.output)["facts"]["generation"]["owner"]["username"] == "ana"
     assert tampered.exit_code == 1 and "BROKEN" in tampered.output
+
+
+def test_the_owners_choices_travel_in_every_images_credentials(
+    session: Session, instance: Instance, owner: User
+) -> None:
+    from hallmark.generations.service import record_generation
+    from hallmark.provenance.service import read_credentials
+    from hallmark.styles.models import StyleStatus
+    from hallmark.styles.service import create_style, set_style_status
+
+    work = upload_artwork(session, instance, owner, png_bytes(21), rights_attested=True)
+    assert work.artwork is not None
+    styles = {
+        choice: set_style_status(
+            session,
+            create_style(
+                session,
+                owner,
+                f"s-{choice}",
+                [work.artwork.id],
+                hide_prompts=choice,
+                allow_ai_training=choice,
+            ),
+            StyleStatus.READY,
+        )
+        for choice in (False, True)
+    }
+
+    facts = {}
+    for choice, style in styles.items():
+        made = record_generation(
+            session, instance, owner, style, prompt="a secret kite", seed=1, image=png_bytes(22)
+        )
+        report = read_credentials(
+            instance.signing_identity, instance.blobs.get(made.sha256), "image/png"
+        )
+        facts[choice] = (report.facts["generation"].get("prompt"), report.training_mining)
+
+    assert facts[False][0] == "a secret kite"
+    assert facts[False][1]["cawg.ai_training"] == "notAllowed"
+    assert facts[True][0] is None
+    assert facts[True][1]["cawg.ai_training"] == "allowed"

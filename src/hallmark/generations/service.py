@@ -95,8 +95,9 @@ def record_generation(
         owner_username=owner.username,
         ownership_rule=ownership.rule.value,
         maker_username=maker.username,
-        prompt=prompt,
+        prompt=None if style.hide_prompts else prompt,
         seed=seed,
+        training_mining="allowed" if style.allow_ai_training else "notAllowed",
         license_url=(
             f"{instance.settings.resolved_public_url}/api/generations/{generation_id}/offers"
         ),

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hallmark.db import Base, CreatedAtMixin, IdMixin
@@ -39,6 +39,9 @@ class StyleModel(IdMixin, CreatedAtMixin, Base):
     )
     published_at: Mapped[datetime | None]
     unpublished_at: Mapped[datetime | None]
+    # The owner's choices that every image's content credentials carry (R9).
+    hide_prompts: Mapped[bool] = mapped_column(default=False, server_default=false())
+    allow_ai_training: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     training_works: Mapped[list[StyleTrainingWork]] = relationship(
         back_populates="style", cascade="all, delete-orphan", lazy="selectin"

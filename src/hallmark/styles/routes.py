@@ -28,6 +28,8 @@ def create_style(body: StyleCreate, user: CurrentUser, session: SessionDep) -> S
         engine=body.engine,
         base_model=body.base_model,
         description=body.description,
+        hide_prompts=body.hide_prompts,
+        allow_ai_training=body.allow_ai_training,
     )
     return StylePublic.from_model(style)
 

@@ -18,6 +18,12 @@ class StyleCreate(BaseModel):
     engine: str = Field(default="studio", max_length=50)
     base_model: str = Field(default="", max_length=255)
     description: str | None = Field(default=None, max_length=2000)
+    hide_prompts: bool = Field(
+        default=False, description="Leave prompts out of the images' content credentials"
+    )
+    allow_ai_training: bool = Field(
+        default=False, description="Say in the images' credentials that AI may train on them"
+    )
 
 
 class StylePublish(BaseModel):
@@ -38,6 +44,8 @@ class StylePublic(BaseModel):
     status: str
     visibility: str
     published_at: datetime | None
+    hide_prompts: bool
+    allow_ai_training: bool
     training_set_size: int
     created_at: datetime
 
@@ -54,6 +62,8 @@ class StylePublic(BaseModel):
             status=style.status,
             visibility=style.visibility,
             published_at=style.published_at,
+            hide_prompts=style.hide_prompts,
+            allow_ai_training=style.allow_ai_training,
             training_set_size=len(style.training_works),
             created_at=style.created_at,
         )

@@ -47,6 +47,8 @@ def create_style(
     base_model: str = "",
     description: str | None = None,
     grants: Sequence[rights.UsageGrant] = (),
+    hide_prompts: bool = False,
+    allow_ai_training: bool = False,
 ) -> StyleModel:
     """Define a style model on a training set; every work must be trainable by the owner (R2)."""
     clean_name = name.strip()
@@ -92,6 +94,8 @@ def create_style(
         base_model=base_model.strip(),
         status=StyleStatus.DRAFT.value,
         visibility=rights.Visibility.PRIVATE.value,
+        hide_prompts=hide_prompts,
+        allow_ai_training=allow_ai_training,
         training_works=[
             StyleTrainingWork(artwork_id=a.id, artwork_sha256=a.sha256) for a in artworks
         ],
