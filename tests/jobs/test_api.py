@@ -42,7 +42,7 @@ def test_train_then_generate_through_jobs(served: TestClient, tiny_sd: Path) -> 
     queued = served.post(
         f"/api/styles/{style['id']}/train",
         headers=ana,
-        json={"steps": 3, "resolution": 64, "rank": 4, "min_side": 32},
+        json={"steps": 3, "resolution": 64, "rank": 4, "min_side": 32, "validation_every": 1},
     )
     assert queued.status_code == 202, queued.text
     assert queued.json()["state"] in {"queued", "running"}
@@ -50,6 +50,11 @@ def test_train_then_generate_through_jobs(served: TestClient, tiny_sd: Path) -> 
     assert served.get(f"/api/jobs/{job_id}", headers=ben).status_code == 404
     done = served.get(f"/api/jobs/{job_id}/wait", params={"timeout": 60}, headers=ana).json()
     assert (done["state"], done["step"], done["total"]) == ("succeeded", 3, 3), done
+    assert len(done["result"]["samples"]) == 3  # a sample image at every step, as asked
+    sample = served.get(f"/api/jobs/{job_id}/samples/0", headers=ana)
+    assert sample.status_code == 200 and sample.content.startswith(b"\x89PNG")
+    assert served.get(f"/api/jobs/{job_id}/samples/0", headers=ben).status_code == 404
+    assert served.get(f"/api/jobs/{job_id}/samples/9", headers=ana).status_code == 404
 
     made = served.post(
         f"/api/styles/{style['id']}/generate",

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import FileResponse
 
-from hallmark.deps import CurrentUser, InstanceDep, SessionDep
+from hallmark.deps import BlobStoreDep, CurrentUser, InstanceDep, SessionDep, blob_response
+from hallmark.errors import NotFound
 from hallmark.jobs import service
 from hallmark.jobs.schemas import GenerationAsk, JobPublic, TrainingRequest
 
@@ -64,6 +66,17 @@ def wait_for_job(
     """Long-poll: answers when the job finishes, or with its progress when the timeout runs out."""
     factory = request.app.state.session_factory
     return JobPublic.model_validate(service.wait_for_job(factory, user.id, job_id, timeout))
+
+
+@router.get("/api/jobs/{job_id}/samples/{number}", response_class=FileResponse)
+def read_sample(
+    job_id: uuid.UUID, number: int, user: CurrentUser, session: SessionDep, blobs: BlobStoreDep
+) -> Response:
+    """One of the sample images a training has made so far (numbered from 0)."""
+    samples = service.get_job(session, user, job_id).result.get("samples", [])
+    if not 0 <= number < len(samples):
+        raise NotFound("No such sample image.")
+    return blob_response(blobs, samples[number], "image/png")
 
 
 @router.post("/api/jobs/{job_id}/cancel", response_model=JobPublic)

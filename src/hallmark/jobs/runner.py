@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import socket
@@ -32,6 +33,7 @@ from hallmark.styles.models import StyleModel, StyleStatus
 from hallmark.styles.training import plan_training, record_training_outcome, run_training
 
 logger = logging.getLogger(__name__)
+MAX_SAMPLES = 8
 # Training knobs a job may set; anything else in its payload is ignored.
 TRAINING_SETTINGS = {
     "steps",
@@ -128,15 +130,24 @@ class JobRunner:
             return
 
         last_write = [0.0]
+        result: dict[str, Any] = {"samples": []}
 
         def report(progress: Progress) -> None:
             now = time.monotonic()
             resumed = progress.message.startswith("resumed")
-            if now - last_write[0] < 0.5 and progress.step < progress.total and not resumed:
+            if resumed:
+                result["resumed_from_step"] = progress.step
+            for image in progress.images:  # sample images, kept for the job's page
+                buffer = io.BytesIO()
+                image.save(buffer, format="PNG")
+                stored = self.instance.blobs.put(buffer.getvalue())
+                result["samples"] = [*result["samples"], stored.sha256][-MAX_SAMPLES:]
+            urgent = resumed or bool(progress.images) or progress.step >= progress.total
+            if now - last_write[0] < 0.5 and not urgent:
                 return
             last_write[0] = now
             try:
-                still_mine = self._record_progress(job_id, worker, progress, resumed)
+                still_mine = self._record_progress(job_id, worker, progress, dict(result))
             except OperationalError:  # the next report will get through; training goes on
                 return
             if not still_mine:
@@ -163,7 +174,7 @@ class JobRunner:
         self._finish(job_id, worker, JobState.SUCCEEDED, message="trained", progress=1.0)
 
     def _record_progress(
-        self, job_id: uuid.UUID, worker: str, progress: Progress, resumed: bool
+        self, job_id: uuid.UUID, worker: str, progress: Progress, result: dict[str, Any]
     ) -> bool:
         with write_transaction(self.factory) as session:
             return JobRepository(session).update_running(
@@ -176,7 +187,7 @@ class JobRunner:
                 eta_seconds=progress.eta_seconds,
                 message=progress.message,
                 heartbeat_at=utcnow(),
-                **({"result": {"resumed_from_step": progress.step}} if resumed else {}),
+                result=result,
             )
 
     # ---------------------------------------------------------------------------- generation

@@ -19,6 +19,8 @@ class TrainingRequest(BaseModel):
     device: str = Field(default="cpu", pattern=r"^(cpu|mps|cuda(:\d+)?)$")
     min_side: int = Field(default=256, ge=32, le=4096)
     checkpoint_every: int = Field(default=100, ge=0)
+    validation_every: int = Field(default=0, ge=0, description="Sample images every N steps")
+    validation_prompt: str | None = Field(default=None, max_length=500)
 
 
 class GenerationAsk(BaseModel):
