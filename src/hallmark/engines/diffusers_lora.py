@@ -70,7 +70,7 @@ def check_base_model(base_model: str) -> bool:
     return sdxl
 
 
-def _quiet_libraries() -> None:
+def quiet_libraries() -> None:
     """Keep diffusers' and transformers' loading bars and notices out of our users' terminals."""
     import diffusers.utils.logging as diffusers_logging
     import transformers.utils.logging as transformers_logging
@@ -86,7 +86,7 @@ def load_pipeline(base_model: str, device: str, dtype: torch.dtype) -> Any:
     """A Stable Diffusion pipeline from a folder, a single checkpoint file, or a hub id."""
     from diffusers import DiffusionPipeline, StableDiffusionPipeline, StableDiffusionXLPipeline
 
-    _quiet_libraries()
+    quiet_libraries()
     path = Path(base_model)
     sdxl = check_base_model(base_model)
     if path.is_file() and path.suffix in {".safetensors", ".ckpt"}:

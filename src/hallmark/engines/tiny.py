@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 from diffusers import (
@@ -26,15 +27,7 @@ from transformers import (
     CLIPTokenizer,
 )
 
-
-def _quiet() -> None:
-    """No saving bars or notices while building."""
-    import diffusers.utils.logging as diffusers_logging
-    import transformers.utils.logging as transformers_logging
-
-    diffusers_logging.set_verbosity_error()
-    transformers_logging.set_verbosity_error()
-    transformers_logging.disable_progress_bar()
+from hallmark.engines.diffusers_lora import quiet_libraries
 
 
 def _bytes_to_unicode() -> dict[int, str]:
@@ -110,11 +103,9 @@ def _scheduler() -> DDPMScheduler:
     )
 
 
-def build_tiny_sd(directory: Path) -> Path:
-    """A tiny SD 1.x pipeline saved as a diffusers folder; returns the folder."""
-    _quiet()
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(
+def _unet(**architecture: Any) -> UNet2DConditionModel:
+    """Two 16- and 32-channel blocks, one with cross-attention; the rest is per architecture."""
+    return UNet2DConditionModel(
         block_out_channels=(16, 32),
         layers_per_block=1,
         sample_size=16,
@@ -122,10 +113,16 @@ def build_tiny_sd(directory: Path) -> Path:
         out_channels=4,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32,
         norm_num_groups=8,
-        attention_head_dim=4,
+        **architecture,
     )
+
+
+def build_tiny_sd(directory: Path) -> Path:
+    """A tiny SD 1.x pipeline saved as a diffusers folder; returns the folder."""
+    quiet_libraries()
+    torch.manual_seed(0)
+    unet = _unet(cross_attention_dim=32, attention_head_dim=4)
     pipeline = StableDiffusionPipeline(
         unet=unet,
         vae=_vae(),
@@ -142,16 +139,9 @@ def build_tiny_sd(directory: Path) -> Path:
 
 def build_tiny_sdxl(directory: Path) -> Path:
     """A tiny SDXL pipeline (two text encoders, pooled embeddings, time ids) saved as a folder."""
-    _quiet()
+    quiet_libraries()
     torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        block_out_channels=(16, 32),
-        layers_per_block=1,
-        sample_size=16,
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+    unet = _unet(
         attention_head_dim=(2, 4),
         use_linear_projection=True,
         addition_embed_type="text_time",
@@ -159,7 +149,6 @@ def build_tiny_sdxl(directory: Path) -> Path:
         transformer_layers_per_block=(1, 1),
         projection_class_embeddings_input_dim=80,  # 6 time ids x 8 + the 32-wide pooled text
         cross_attention_dim=64,
-        norm_num_groups=8,
     )
     tokenizer = write_tiny_tokenizer(directory / "_tokenizer")
     pipeline = StableDiffusionXLPipeline(
