@@ -16,7 +16,11 @@ from hallmark.engines.base import (
     TrainingImage,
     TrainingStopped,
     available_engines,
+    default_base_model,
+    generation_defaults,
     get_engine,
+    prompt_notes,
+    training_defaults,
 )
 
 __all__ = [
@@ -35,5 +39,9 @@ __all__ = [
     "TrainingImage",
     "TrainingStopped",
     "available_engines",
+    "default_base_model",
+    "generation_defaults",
     "get_engine",
+    "prompt_notes",
+    "training_defaults",
 ]

@@ -164,11 +164,48 @@ def _built_in() -> dict[str, Callable[[], Engine]]:
 
         return DiffusersLoraEngine()
 
-    return {"diffusers-lora": diffusers_lora}
+    def studio() -> Engine:
+        from hallmark.engines.studio import StudioEngine
+
+        return StudioEngine()
+
+    return {"diffusers-lora": diffusers_lora, "studio": studio}
+
+
+def training_defaults(engine: str) -> dict[str, Any]:
+    """An engine's own training settings, where they differ from TrainingConfig's defaults."""
+    if engine == "studio":
+        from hallmark.engines.studio.engine import TRAINING_DEFAULTS
+
+        return dict(TRAINING_DEFAULTS)
+    return {}
+
+
+def generation_defaults(engine: str) -> dict[str, Any]:
+    """An engine's own sampler settings, where they differ from GenerationRequest's defaults."""
+    if engine == "studio":
+        from hallmark.engines.studio.engine import GENERATION_DEFAULTS
+
+        return dict(GENERATION_DEFAULTS)
+    return {}
+
+
+def prompt_notes(engine: str, prompt: str, base_model: str = "") -> list[str]:
+    """What an engine wants the person to know about a prompt (words it cannot draw...)."""
+    if engine == "studio":
+        from hallmark.engines.studio.engine import prompt_notes as studio_notes
+
+        return studio_notes(prompt, base_model)
+    return []
+
+
+def default_base_model(engine: str) -> str:
+    """The base model an engine uses when a style names none ("" if it must be given)."""
+    return "studio-base" if engine == "studio" else ""
 
 
 def available_engines() -> dict[str, Callable[[], Engine]]:
-
+    """Built-in engines and those other packages register under the entry point group."""
     found = _built_in()
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
         found.setdefault(entry.name, functools.partial(_load_plugin, entry))

@@ -1,0 +1,82 @@
+"""The measuring sticks of the studio bench: prompt adherence, style attribution, novelty."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from hallmark.samples import SAMPLE_ARTISTS, random_scene, render_layout, sample_works
+from hallmark.samples.evaluation import (
+    ColourMap,
+    NearestCentroid,
+    adherence,
+    adherence_rate,
+    novelty,
+    style_features,
+)
+from hallmark.samples.studio_base import (
+    held_out_scene,
+    held_out_triples,
+    scene_triples,
+    training_scene,
+)
+
+
+def test_adherence_passes_the_true_drawing_and_fails_a_drawing_of_another_scene() -> None:
+    rng = random.Random(11)
+    scenes = [random_scene(rng) for _ in range(30)]
+    truth = adherence_rate([render_layout(s, 64) for s in scenes], scenes)
+    shifted = adherence_rate([render_layout(s, 64) for s in scenes[1:] + scenes[:1]], scenes)
+    assert truth > 0.95
+    assert shifted < 0.35
+
+
+def test_a_colour_map_lets_the_check_read_an_artists_paintings() -> None:
+    artist = SAMPLE_ARTISTS["ana"]  # soft washes: paler than the plain palette
+    rng = random.Random(5)
+    scenes = [random_scene(rng) for _ in range(16)]
+    paintings = [artist.render(scene, seed=i, size=96) for i, scene in enumerate(scenes)]
+    fit = [random_scene(random.Random(f"fit/{i}")) for i in range(8)]
+    colours = ColourMap.fit(fit, lambda scene, n: artist.render(scene, 100 + n, 96))
+    assert adherence_rate(paintings, scenes, colours) > adherence_rate(paintings, scenes) + 0.2
+    assert adherence_rate(paintings, scenes, colours) > 0.85
+
+
+def test_an_empty_picture_names_nothing_right() -> None:
+    scene = random_scene(random.Random(2))
+    blank = render_layout(scene.__class__(scene.time, scene.weather, ()), 64)
+    assert not any(adherence(blank, scene))
+
+
+def test_style_features_tell_the_sample_artists_apart_on_unseen_works() -> None:
+    train_x: list[np.ndarray] = []
+    test_x: list[np.ndarray] = []
+    train_y: list[str] = []
+    test_y: list[str] = []
+    for handle, artist in SAMPLE_ARTISTS.items():
+        works = sample_works(artist, count=10, size=128, seed=1)
+        for number, work in enumerate(works):
+            features = style_features(work.image())
+            (train_x if number < 6 else test_x).append(features)
+            (train_y if number < 6 else test_y).append(handle)
+    model = NearestCentroid.fit(np.stack(train_x), train_y)
+    predicted = model.predict(np.stack(test_x))
+    assert np.mean([p == t for p, t in zip(predicted, test_y, strict=True)]) >= 0.9
+    assert len(style_features(works[0].image(), texture_only=True)) < len(train_x[0])
+
+
+def test_novelty_is_zero_for_a_copy_and_positive_for_a_new_picture() -> None:
+    works = [w.image() for w in sample_works(SAMPLE_ARTISTS["bo"], count=6, size=96, seed=2)]
+    closest, typical = novelty([works[0]], works)
+    assert closest == 0.0 and typical > 0
+    other = SAMPLE_ARTISTS["bo"].render(random_scene(random.Random(99)), seed=1, size=96)
+    assert novelty([other], works)[0] > 0
+
+
+def test_held_out_combinations_never_reach_training_and_always_reach_the_bench() -> None:
+    held_out = held_out_triples()
+    assert held_out == held_out_triples() and len(held_out) > 20
+    rng = random.Random(0)
+    assert all(not scene_triples(training_scene(rng, held_out)) & held_out for _ in range(200))
+    assert all(scene_triples(held_out_scene(rng, held_out)) & held_out for _ in range(50))
