@@ -16,7 +16,9 @@ from tests.helpers import png_bytes
 runner = CliRunner()
 
 
-def run_hallmark(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_hallmark(
+    data_dir: Path, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run the installed command in a child process, as a person would."""
     env = {**os.environ, "HALLMARK_DATA_DIR": str(data_dir), "COLUMNS": "200"}
     return subprocess.run(
@@ -24,7 +26,7 @@ def run_hallmark(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 
@@ -108,7 +110,7 @@ def test_errors_are_one_line_without_a_traceback(tmp_path: Path) -> None:
 
 
 def test_demo_tour_runs_and_shows_the_rules(tmp_path: Path) -> None:
-    result = run_hallmark(tmp_path / "data", "demo")
+    result = run_hallmark(tmp_path / "data", "demo", "--training-steps", "8", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "refused under R1" in result.stdout
     assert "crop-20%      refused under R1" in result.stdout
@@ -119,6 +121,6 @@ def test_demo_tour_runs_and_shows_the_rules(tmp_path: Path) -> None:
     assert "ledger reconciled: True" in result.stdout
     assert "signed by a certificate this studio trusts" in result.stdout
     assert "refused under R2" in result.stdout
-    rerun = run_hallmark(tmp_path / "data", "demo")
+    rerun = run_hallmark(tmp_path / "data", "demo", timeout=600)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "already exists" in rerun.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -43,6 +43,7 @@ app.add_typer(styles_app, name="styles")
 
 console = Console()
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
+MAX_CAPTION_FILE_BYTES = 16_384
 
 
 @contextmanager
@@ -161,6 +162,18 @@ def _files_in(paths: list[Path], max_bytes: int) -> Iterator[tuple[str, bytes]]:
             raise InvalidInput(f"No such file or folder: {path}")
 
 
+def _sidecar_captions(names: Iterable[str]) -> dict[str, str]:
+    """Captions kept beside image files as NAME.txt, the way training sets are usually shared."""
+    found = {}
+    for name in names:
+        sidecar = Path(name).with_suffix(".txt")
+        if sidecar.is_file() and sidecar.stat().st_size <= MAX_CAPTION_FILE_BYTES:
+            text = sidecar.read_text(encoding="utf-8", errors="replace").strip()
+            if text:
+                found[name] = text
+    return found
+
+
 def _read_at_most(path: Path, size: int) -> bytes:
     """Up to `size` bytes of a file: enough for the upload check to refuse an oversized one."""
     with path.open("rb") as handle:
@@ -188,7 +201,9 @@ def add_artworks(
     i_hold_the_rights: Annotated[
         bool, typer.Option("--i-hold-the-rights", help="Attest that you hold these works' rights")
     ] = False,
-    caption: Annotated[str | None, typer.Option(help="Caption for every file")] = None,
+    caption: Annotated[
+        str | None, typer.Option(help="Caption for every file (a NAME.txt beside a file wins)")
+    ] = None,
     opt_out_of_training: Annotated[
         bool, typer.Option("--opt-out-of-training", help="Never train on these works")
     ] = False,
@@ -205,6 +220,7 @@ def add_artworks(
             owner,
             files,
             caption=caption,
+            captions=_sidecar_captions(name for name, _ in files),
             rights_attested=i_hold_the_rights,
             training_opt_out=opt_out_of_training,
         )
@@ -314,17 +330,22 @@ def verify_license(
 def train_style(
     name: Annotated[str, typer.Argument(help="The style's name")],
     as_user: Annotated[str, typer.Option("--as", help="The artist who owns the works")],
-    base: Annotated[str, typer.Option(help="Base model: diffusers folder, .safetensors or hub id")],
-    engine: Annotated[str, typer.Option(help="The engine")] = "diffusers-lora",
+    engine: Annotated[
+        str, typer.Option(help="studio (CPU, built in) or diffusers-lora")
+    ] = "studio",
+    base: Annotated[
+        str | None,
+        typer.Option(help="Base model (diffusers-lora: folder, .safetensors or hub id)"),
+    ] = None,
     artwork: Annotated[
         list[str] | None, typer.Option(help="An artwork id (repeat); default: all your works")
     ] = None,
-    steps: Annotated[int, typer.Option(min=1)] = 500,
-    resolution: Annotated[int, typer.Option(help="Training side in px (multiple of 64)")] = 512,
-    rank: Annotated[int, typer.Option(min=1)] = 8,
-    learning_rate: Annotated[float, typer.Option()] = 1e-4,
+    steps: Annotated[int | None, typer.Option(min=1, help="Default: the engine's")] = None,
+    resolution: Annotated[int | None, typer.Option(help="Training side in px")] = None,
+    rank: Annotated[int | None, typer.Option(min=1)] = None,
+    learning_rate: Annotated[float | None, typer.Option()] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or mps")] = "cpu",
-    min_side: Annotated[int, typer.Option(help="Smallest work side accepted, px")] = 256,
+    min_side: Annotated[int | None, typer.Option(help="Smallest work side accepted, px")] = None,
     trigger: Annotated[str, typer.Option(help="The token that calls up the style")] = "hmstyle",
     detach: Annotated[bool, typer.Option(help="Queue it and return at once")] = False,
 ) -> None:
@@ -342,9 +363,11 @@ def train_style(
             else:
                 items, _ = artworks.list_own_artworks(session, owner, limit=500)
                 ids = [item.id for item in items if not item.training_opt_out]
-            style = styles.create_style(session, owner, name, ids, engine=engine, base_model=base)
+            style = styles.create_style(
+                session, owner, name, ids, engine=engine, base_model=base or ""
+            )
             session.commit()  # the style exists even if training is interrupted
-        knobs = {
+        chosen = {
             "steps": steps,
             "resolution": resolution,
             "rank": rank,
@@ -354,6 +377,7 @@ def train_style(
             "min_side": min_side,
             "trigger": trigger,
         }
+        knobs = {key: value for key, value in chosen.items() if value is not None}
         job = submit_training(session, instance, instance.queues, owner, style.id, knobs)
         session.commit()  # the job is queued now, whoever runs it
         job_id, style_id, style_name = job.id, style.id, style.name
@@ -421,33 +445,31 @@ def generate(
     as_user: Annotated[str, typer.Option("--as", help="Who is asking")],
     count: Annotated[int, typer.Option("-n", "--count", min=1, max=16)] = 1,
     seed: Annotated[int, typer.Option()] = 0,
-    steps: Annotated[int, typer.Option(min=1, max=200)] = 25,
-    size: Annotated[int, typer.Option(help="Width and height in px (multiple of 8)")] = 512,
+    steps: Annotated[int | None, typer.Option(min=1, max=200, help="Default: the engine's")] = None,
+    size: Annotated[
+        int | None, typer.Option(help="Width and height in px; default: the engine's")
+    ] = None,
     strength: Annotated[float, typer.Option(help="How strongly to apply the style")] = 1.0,
-    guidance: Annotated[float, typer.Option()] = 7.0,
+    guidance: Annotated[float | None, typer.Option(help="Default: the engine's")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the images")] = Path("."),
 ) -> None:
     """Make images with a style; each is signed and belongs to the style's owner (R3/R4)."""
     import uuid as uuid_module
 
     from hallmark.accounts.models import User
-    from hallmark.engines import GenerationRequest
+    from hallmark.engines import GenerationRequest, generation_defaults, prompt_notes
     from hallmark.generations.service import generate_images
     from hallmark.styles.service import get_visible_style
 
-    request = GenerationRequest(
-        prompt,
-        count=count,
-        seed=seed,
-        steps=steps,
-        width=size,
-        height=size,
-        strength=strength,
-        guidance=guidance,
-    )
+    chosen = {"steps": steps, "width": size, "height": size, "guidance": guidance}
     with open_instance() as (instance, session):
         maker = accounts.get_user_by_username(session, as_user)
         style = get_visible_style(session, maker, uuid_module.UUID(style_id))
+        settings = {
+            **generation_defaults(style.engine),
+            **{key: value for key, value in chosen.items() if value is not None},
+        }
+        request = GenerationRequest(prompt, count=count, seed=seed, strength=strength, **settings)
         made = generate_images(session, instance, maker, style, request)
         out.mkdir(parents=True, exist_ok=True)
         lines = []
@@ -457,6 +479,7 @@ def generate(
             owner = session.get(User, generation.owner_id)
             flag = "  NEAR-COPY: held back (R11)" if generation.near_copy else ""
             lines.append(f"{path}  owned by @{owner.username if owner else '?'}{flag}")
+        lines += [f"note: {note}" for note in prompt_notes(style.engine, prompt, style.base_model)]
     for line in lines:
         console.print(line, highlight=False)
 
@@ -583,11 +606,15 @@ def ownership_guide() -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    training_steps: Annotated[
+        int | None, typer.Option(min=1, help="Training steps (default: the engine's own)")
+    ] = None,
+) -> None:
     """A guided tour: sample artists upload their works and the ownership rules act on them."""
     from hallmark.demo import run_demo
 
-    run_demo(console)
+    run_demo(console, training_steps=training_steps)
 
 
 def _redacted(url: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import secrets
-from pathlib import Path
 
 from PIL import Image
 from rich.console import Console
@@ -15,11 +14,9 @@ from hallmark.accounts import service as accounts
 from hallmark.accounts.models import User
 from hallmark.accounts.repository import UserRepository
 from hallmark.artworks import service as artworks
-from hallmark.engines import GenerationRequest, Progress, TrainingConfig
-from hallmark.engines.tiny import build_tiny_sd
+from hallmark.engines import GenerationRequest, Progress
 from hallmark.errors import AppError
 from hallmark.generations.service import generate_images
-from hallmark.instance import Instance
 from hallmark.ledger import service as ledger
 from hallmark.licensing import service as licensing
 from hallmark.provenance.service import verify_file
@@ -52,25 +49,20 @@ def _demo_user(session: Session, username: str, console: Console) -> User:
     return user
 
 
-def _demo_style(session: Session, instance: Instance, ana: User, console: Console) -> StyleModel:
-    """ana's style on her works, on a tiny demo base model built in the data directory."""
+def _demo_style(session: Session, ana: User, console: Console) -> StyleModel:
+    """ana's style on her works, with the studio engine and the base model it ships."""
     existing = StyleRepository(session).find_by_owner_and_name(ana.id, "Washes")
     if existing is not None:
         console.print(f"  [dim]style '{existing.name}' already exists (from an earlier tour)[/dim]")
         return existing
-    base = instance.settings.data_dir / "demo-base-model"
-    if not (base / "model_index.json").exists():
-        build_tiny_sd(base)
     own_items, _ = artworks.list_own_artworks(session, ana)
     trainable = [a.id for a in own_items if not a.training_opt_out]
-    style = styles.create_style(
-        session, ana, "Washes", trainable, engine="diffusers-lora", base_model=str(base)
-    )
+    style = styles.create_style(session, ana, "Washes", trainable, engine="studio")
     console.print(f"  style '{style.name}' ({style.id}), {len(trainable)} works, private")
     return style
 
 
-def run_demo(console: Console) -> None:
+def run_demo(console: Console, training_steps: int | None = None) -> None:
     """The tour: sample artists upload, train, publish, generate, license and verify."""
     from hallmark.cli import open_instance
 
@@ -127,7 +119,7 @@ def run_demo(console: Console) -> None:
         console.print(f"{variant.outcome.value} (linked to the original, still hers)")
 
         console.rule("4. ana defines a style on her works (R2: the model will be hers)")
-        style = _demo_style(session, instance, users["ana"], console)
+        style = _demo_style(session, users["ana"], console)
         own_items, _ = artworks.list_own_artworks(session, users["ana"])
         console.print("  cleo tries to define a style on ana's works: ", end="")
         try:
@@ -135,31 +127,23 @@ def run_demo(console: Console) -> None:
         except AppError as error:
             console.print(f"refused under {error.rule}: {error.message}")
 
-        console.rule("5. ana trains it (diffusers-lora on a tiny demo base model)")
+        console.rule("5. ana trains it with the studio engine, on this CPU")
         console.print(
-            "  [dim]the base model here is tiny and untrained, built on this machine: the flow is "
-            "real, the pictures are noise. docs/engines.md points the engine at real weights.[/dim]"
+            "  [dim]the studio engine fine-tunes the small base model the project trained on its "
+            "own procedural world, then paints from ana's own patches (docs/engines.md)[/dim]"
         )
         if style.status != StyleStatus.READY.value:
-            settings = TrainingConfig(
-                base_model="",
-                output_dir=Path(),
-                steps=30,
-                resolution=64,
-                rank=4,
-                alpha=4,
-                learning_rate=1e-3,
-                min_side=32,
-                checkpoint_every=10,
-            )
+            knobs = {"steps": training_steps} if training_steps else {}
 
             def show(progress: Progress) -> None:
-                if progress.step % 10 == 0 and progress.loss is not None:
+                every = max(1, progress.total // 6)
+                if progress.step % every == 0 and progress.loss is not None:
                     step = f"{progress.step}/{progress.total}"
-                    console.print(f"  step {step}  loss {progress.loss:.4f}")
+                    eta = f"{progress.eta_seconds:.0f} s left" if progress.eta_seconds else "done"
+                    console.print(f"  step {step}  loss {progress.loss:.4f}  {eta}")
 
             ana = users["ana"]
-            train_style(session, instance, ana, style.id, settings=settings, on_progress=show)
+            train_style(session, instance, ana, style.id, knobs=knobs, on_progress=show)
         console.print(
             f"  '{style.name}' is {style.status}; trained model in "
             f"{style_directory(instance, style.id)}"
@@ -169,7 +153,13 @@ def run_demo(console: Console) -> None:
         if style.visibility != "public":
             styles.publish_style(session, users["ana"], style.id, accept_platform_license=True)
         request = GenerationRequest(
-            "a red boat at dusk", count=2, seed=7, steps=4, width=64, height=64
+            "a red boat on the blue sea at dusk",
+            count=2,
+            seed=7,
+            steps=20,
+            guidance=4.0,
+            width=256,
+            height=256,
         )
         made = generate_images(session, instance, users["cleo"], style, request)
         out = instance.settings.data_dir / "demo"

@@ -37,6 +37,8 @@ def test_an_artist_trains_a_style_and_every_image_is_signed_as_theirs(
         "Washes",
         "--as",
         "ana",
+        "--engine",
+        "diffusers-lora",
         "--base",
         str(tiny_sd),
         "--steps",
@@ -79,3 +81,38 @@ def test_an_artist_trains_a_style_and_every_image_is_signed_as_theirs(
     # The style is private: ben may not generate with it (R5), and is told nothing about it.
     refused = runner.invoke(app, ["generate", style_id, "x", "--as", "ben", "--size", "64"])
     assert refused.exit_code != 0
+
+
+def test_the_default_studio_engine_trains_and_generates_from_the_terminal(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    invoke("users", "create", "bob", "--password", "correct horse battery")
+    works = tmp_path / "works"
+    works.mkdir()
+    for work in sample_works(SAMPLE_ARTISTS["bo"], count=5, size=128):
+        (works / work.filename).write_bytes(work.png)
+        (works / work.filename).with_suffix(".txt").write_text(work.caption)
+    invoke("artworks", "add", str(works), "--as", "bob", "--i-hold-the-rights")
+
+    trained = invoke("styles", "train", "Posters", "--as", "bob", "--steps", "4")
+    assert "is ready" in trained
+    found = re.search(r"\(([0-9a-f-]{36})\)", trained)
+    assert found is not None
+
+    out = tmp_path / "out"
+    made = invoke(
+        "generate",
+        found.group(1),
+        "a red sun over a blue sea, by a dragon",
+        "--as",
+        "bob",
+        "-n",
+        "2",
+        "--steps",
+        "4",
+        "--out",
+        str(out),
+    )
+    files = sorted(out.glob("*.png"))
+    assert len(files) == 2 and made.count("owned by @bob") == 2
+    assert "note: " in made and "dragon" in made  # a word outside the studio's small world

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
@@ -159,10 +160,14 @@ def upload_artworks(
     files: list[tuple[str, bytes]],
     *,
     caption: str | None = None,
+    captions: Mapping[str, str] | None = None,
     rights_attested: bool,
     training_opt_out: bool = False,
 ) -> list[UploadResult]:
-    """Register many files; each is accepted or refused on its own, with the reason."""
+    """Register many files; each is accepted or refused on its own, with the reason.
+
+    `captions` gives some files their own caption (by file name), over the shared `caption`.
+    """
     results: list[UploadResult] = []
     for filename, data in files:
         try:
@@ -173,7 +178,7 @@ def upload_artworks(
                     owner,
                     data,
                     filename=filename,
-                    caption=caption,
+                    caption=(captions or {}).get(filename, caption),
                     rights_attested=rights_attested,
                     training_opt_out=training_opt_out,
                 )

@@ -28,7 +28,7 @@ def train_style(
 ) -> JobPublic:
     """Queue the training of your style; follow it at /api/jobs/{id}."""
     job = service.submit_training(
-        session, instance, instance.queues, user, style_id, body.model_dump()
+        session, instance, instance.queues, user, style_id, body.model_dump(exclude_none=True)
     )
     return JobPublic.model_validate(job)
 
@@ -46,7 +46,9 @@ def generate(
     instance: InstanceDep,
 ) -> JobPublic:
     """Queue a generation; it returns at once with a job to wait on."""
-    job = service.submit_generation(session, instance.queues, user, style_id, body.model_dump())
+    job = service.submit_generation(
+        session, instance.queues, user, style_id, body.model_dump(exclude_none=True)
+    )
     return JobPublic.model_validate(job)
 
 

@@ -21,8 +21,8 @@ from hallmark.engines import (
     EngineError,
     GenerationRequest,
     Progress,
-    TrainingConfig,
     TrainingStopped,
+    generation_defaults,
 )
 from hallmark.errors import AppError
 from hallmark.generations.service import generate_images
@@ -123,8 +123,7 @@ class JobRunner:
             with write_transaction(self.factory) as session:
                 owner = session.get(User, requester_id)
                 assert owner is not None
-                base = TrainingConfig(base_model="", output_dir=self.settings.data_dir, **knobs)
-                plan = plan_training(session, self.instance, owner, style_id, base)
+                plan = plan_training(session, self.instance, owner, style_id, knobs)
         except (AppError, TypeError) as error:
             self._finish(job_id, worker, JobState.FAILED, error=str(error))
             return
@@ -205,9 +204,8 @@ class JobRunner:
                 maker = session.get(User, requester_id)
                 style = session.get(StyleModel, style_id)
                 assert maker is not None and style is not None
-                made = generate_images(
-                    session, self.instance, maker, style, GenerationRequest(**payload)
-                )
+                request = GenerationRequest(**{**generation_defaults(style.engine), **payload})
+                made = generate_images(session, self.instance, maker, style, request)
                 ids = [str(generation.id) for generation in made]
         except (AppError, TypeError) as error:
             self._finish(job_id, worker, JobState.FAILED, error=str(error))

@@ -10,30 +10,32 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class TrainingRequest(BaseModel):
-    """How to train: steps, size, LoRA rank, learning rate, device."""
+    """How to train: steps, size, LoRA rank, learning rate, device (unset: engine defaults)."""
 
-    steps: int = Field(default=500, ge=1, le=100_000)
-    resolution: int = Field(default=512, ge=64, le=2048, multiple_of=64)
-    rank: int = Field(default=8, ge=1, le=256)
-    learning_rate: float = Field(default=1e-4, gt=0, le=1)
+    steps: int | None = Field(default=None, ge=1, le=100_000)
+    resolution: int | None = Field(default=None, ge=64, le=2048, multiple_of=64)
+    rank: int | None = Field(default=None, ge=1, le=256)
+    learning_rate: float | None = Field(default=None, gt=0, le=1)
     device: str = Field(default="cpu", pattern=r"^(cpu|mps|cuda(:\d+)?)$")
-    min_side: int = Field(default=256, ge=32, le=4096)
-    checkpoint_every: int = Field(default=100, ge=0)
-    validation_every: int = Field(default=0, ge=0, description="Sample images every N steps")
+    min_side: int | None = Field(default=None, ge=32, le=4096)
+    checkpoint_every: int | None = Field(default=None, ge=0)
+    validation_every: int | None = Field(
+        default=None, ge=0, description="Sample images every N steps"
+    )
     validation_prompt: str | None = Field(default=None, max_length=500)
 
 
 class GenerationAsk(BaseModel):
-    """What to draw and how."""
+    """What to draw and how (sampler settings left unset take the engine's defaults)."""
 
     prompt: str = Field(min_length=1, max_length=4000)
     negative_prompt: str | None = Field(default=None, max_length=4000)
     count: int = Field(default=1, ge=1, le=16)
     seed: int = Field(default=0, ge=0)
-    steps: int = Field(default=25, ge=1, le=200)
-    guidance: float = Field(default=7.0, ge=0, le=30)
-    width: int = Field(default=512, ge=64, le=2048, multiple_of=8)
-    height: int = Field(default=512, ge=64, le=2048, multiple_of=8)
+    steps: int | None = Field(default=None, ge=1, le=200)
+    guidance: float | None = Field(default=None, ge=0, le=30)
+    width: int | None = Field(default=None, ge=64, le=2048, multiple_of=8)
+    height: int | None = Field(default=None, ge=64, le=2048, multiple_of=8)
     strength: float = Field(default=1.0, ge=0, le=2)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hallmark.accounts.models import User
 from hallmark.db import after_transaction, utcnow, write_transaction
+from hallmark.engines import training_defaults
 from hallmark.errors import Conflict, NotFound
 from hallmark.generations.service import check_may_generate
 from hallmark.instance import Instance
@@ -54,7 +55,7 @@ def submit_training(
             requester_id=owner.id,
             style_id=style.id,
             payload=dict(settings),
-            total=int(settings.get("steps", 0)),
+            total=int(settings.get("steps") or training_defaults(style.engine).get("steps", 0)),
         ),
     )
 

@@ -13,6 +13,7 @@ from hallmark.accounts.models import User
 from hallmark.artworks.repository import ArtworkRepository
 from hallmark.artworks.service import artwork_facts
 from hallmark.db import utcnow
+from hallmark.engines import default_base_model
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hallmark.styles.models import StyleModel, StyleStatus, StyleTrainingWork
 from hallmark.styles.repository import StyleRepository
@@ -91,7 +92,7 @@ def create_style(
         name=clean_name,
         description=(description or "").strip() or None,
         engine=engine,
-        base_model=base_model.strip(),
+        base_model=base_model.strip() or default_base_model(engine),
         status=StyleStatus.DRAFT.value,
         visibility=rights.Visibility.PRIVATE.value,
         hide_prompts=hide_prompts,

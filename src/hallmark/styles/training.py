@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 from sqlalchemy.orm import Session
@@ -24,6 +26,7 @@ from hallmark.engines import (
     TrainingImage,
     TrainingStopped,
     get_engine,
+    training_defaults,
 )
 from hallmark.errors import Conflict, Forbidden, InvalidInput
 from hallmark.instance import Instance
@@ -60,11 +63,11 @@ def plan_training(
     instance: Instance,
     owner: User,
     style_id: uuid.UUID,
-    settings: TrainingConfig | None = None,
+    knobs: Mapping[str, Any] | None = None,
 ) -> TrainingPlan:
     """Check the owner may train this style on its works (R2) and read what training needs.
 
-    `settings` carries the engine's knobs; the base model and folder are the style's own.
+    `knobs` override the engine's training defaults; the base model and folder are the style's.
     """
     style = owned_style(session, owner, style_id)
     works = ArtworkRepository(session).get_many([w.artwork_id for w in style.training_works])
@@ -86,11 +89,14 @@ def plan_training(
         )
         for artwork in works.values()
     ]
-    config = replace(
-        settings or TrainingConfig(base_model=style.base_model, output_dir=Path()),
-        base_model=style.base_model,
-        output_dir=style_directory(instance, style.id),
-    )
+    try:
+        config = TrainingConfig(
+            base_model=style.base_model,
+            output_dir=style_directory(instance, style.id),
+            **{**training_defaults(style.engine), **(knobs or {})},
+        )
+    except TypeError as error:
+        raise InvalidInput(f"Unknown training setting: {error}") from None
     set_style_status(session, style, StyleStatus.TRAINING)
     return TrainingPlan(style.id, style.engine, images, config)
 
@@ -118,12 +124,12 @@ def train_style(
     owner: User,
     style_id: uuid.UUID,
     *,
-    settings: TrainingConfig | None = None,
+    knobs: Mapping[str, Any] | None = None,
     on_progress: ProgressCallback = lambda progress: None,
     should_stop: StopCheck = lambda: False,
 ) -> StyleModel:
     """Plan, run and record a training in the caller's transaction (for one-shot commands)."""
-    plan = plan_training(session, instance, owner, style_id, settings)
+    plan = plan_training(session, instance, owner, style_id, knobs)
     try:
         run_training(plan, on_progress, should_stop)
     except TrainingStopped:

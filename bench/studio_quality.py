@@ -1,0 +1,219 @@
+"""How well the studio engine does its job, per sample artist, with default settings, in one run.
+
+Run: .venv/bin/python bench/studio_quality.py [--prompts 24] [--artists ana,bo]
+     [--sheets docs/studio] [--json FILE]
+
+For each sample artist (20 captioned works at 256 px):
+- training seconds on this machine, and seconds per 256 px image;
+- style fidelity: each generated image attributed to an artist by a nearest-centroid classifier on
+  style features (colour, gradients, Gram matrices of a fixed random conv net) fitted on all
+  artists' training works; and a texture-only variant (no colour features);
+- prompt adherence on held-out prompts (scenes with a kind/colour/column combination the base
+  model never saw), checked procedurally from each scene, against two baselines measured here:
+  the same style given an empty prompt (a model that ignores the prompt) and the artist's own
+  painting of the true scene (the ceiling of the check);
+- novelty: the closest any output comes to a training work, against half the median distance
+  between two training works.
+And the base model alone (32 px layouts, no artist): adherence on held-out scenes, with the
+empty-prompt baseline. Targets: training <= 300 s, <= 3 s per image, attribution >= 0.9,
+adherence >= 0.7 (base model >= 0.8), novelty ratio > 0.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from hallmark.engines import GenerationRequest, TrainingConfig, TrainingImage, training_defaults
+from hallmark.engines.studio import StudioEngine
+from hallmark.engines.studio.engine import GENERATION_DEFAULTS
+from hallmark.engines.studio.weights import load_base_unet, locate_base
+from hallmark.samples import SAMPLE_ARTISTS, describe, random_scene, render_layout, sample_works
+from hallmark.samples.evaluation import (
+    ColourMap,
+    NearestCentroid,
+    adherence_rate,
+    novelty,
+    style_features,
+)
+from hallmark.samples.studio_base import held_out_scene, held_out_triples
+
+WORKS = 20
+
+
+def held_out_prompts(count: int, seed: str) -> list[tuple[Any, str]]:
+    """Scenes the base model never saw a combination of, each with a fresh caption."""
+    rng = random.Random(seed)
+    held_out = held_out_triples()
+    scenes = [held_out_scene(rng, held_out) for _ in range(count)]
+    return [(scene, describe(scene, rng)) for scene in scenes]
+
+
+def base_model_adherence(count: int) -> dict[str, float]:
+    """The base model alone: layouts for held-out prompts, and for an empty prompt."""
+    unet = load_base_unet(locate_base(""))
+    prompts = held_out_prompts(count, "bench/base")
+    made, blind = [], []
+    for number, (_, caption) in enumerate(prompts):
+        made += StudioEngine._layouts(unet, caption, 1, number, 20, 4.0)
+        blind += StudioEngine._layouts(unet, "", 1, number, 20, 4.0)
+    scenes = [scene for scene, _ in prompts]
+    return {
+        "adherence": adherence_rate(made, scenes),
+        "empty_prompt_baseline": adherence_rate(blind, scenes),
+        "true_layout_ceiling": adherence_rate([render_layout(s, 64) for s in scenes], scenes),
+    }
+
+
+def contact_sheet(
+    handle: str, works: list[Image.Image], made: list[tuple[Image.Image, str]], path: Path
+) -> None:
+    """Four training works above four generated images with their prompts."""
+    cell, text_height, columns = 200, 64, 4
+    sheet = Image.new("RGB", (cell * columns, cell * 2 + text_height + 24), "white")
+    draw = ImageDraw.Draw(sheet)
+    draw.text((6, 4), f"@{handle}: training works (top), generated from held-out prompts", "black")
+    for column, work in enumerate(works[:columns]):
+        sheet.paste(work.resize((cell, cell)), (column * cell, 20))
+    for column, (image, prompt) in enumerate(made[:columns]):
+        sheet.paste(image.resize((cell, cell)), (column * cell, 20 + cell))
+        words, lines, line = prompt.split(), [], ""
+        for word in words:
+            if len(line) + len(word) > 32:
+                lines.append(line)
+                line = ""
+            line += word + " "
+        lines.append(line)
+        for number, text in enumerate(lines[:5]):
+            draw.text((column * cell + 4, 22 + 2 * cell + 12 * number), text, "black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, optimize=True)
+
+
+def evaluate_artist(
+    handle: str, prompts_count: int, folder: Path, sheets: Path | None
+) -> tuple[dict[str, Any], list[Image.Image], list[Image.Image]]:
+    """Train one artist's style with default settings, then generate and measure."""
+    artist = SAMPLE_ARTISTS[handle]
+    works = sample_works(artist, count=WORKS, size=256, seed=0)
+    images = [TrainingImage(w.image(), w.caption) for w in works]
+    engine = StudioEngine()
+    config = TrainingConfig(
+        base_model="", output_dir=folder / handle, **training_defaults("studio")
+    )
+    began = time.perf_counter()
+    artifact = engine.train(images, config, lambda progress: None, lambda: False)
+    engine.generate(artifact, GenerationRequest("a sun", steps=1))  # builds the patch index
+    training_seconds = time.perf_counter() - began
+
+    prompts = held_out_prompts(prompts_count, f"bench/{handle}")
+    made, blind, seconds = [], [], []
+    for number, (_, caption) in enumerate(prompts):
+        request = GenerationRequest(caption, seed=number, **GENERATION_DEFAULTS)
+        start = time.perf_counter()
+        made += engine.generate(artifact, request)
+        seconds.append(time.perf_counter() - start)
+        blind += engine.generate(
+            artifact, GenerationRequest("", seed=number, **GENERATION_DEFAULTS)
+        )
+    scenes = [scene for scene, _ in prompts]
+    fit_scenes = [random_scene(random.Random(f"bench/colours/{i}")) for i in range(16)]
+    colours = ColourMap.fit(fit_scenes, lambda scene, n: artist.render(scene, 5000 + n, 96))
+    painted_truth = [artist.render(scene, 7000 + i) for i, scene in enumerate(scenes)]
+    closest, typical = novelty(made, [w.image() for w in works])
+    if sheets is not None:
+        contact_sheet(
+            handle,
+            [w.image() for w in works],
+            [(image, caption) for image, (_, caption) in zip(made, prompts, strict=True)],
+            sheets / f"{handle}.png",
+        )
+    result = {
+        "training_seconds": round(training_seconds, 1),
+        "seconds_per_image": round(statistics.median(seconds), 2),
+        "adherence": adherence_rate(made, scenes, colours),
+        "empty_prompt_baseline": adherence_rate(blind, scenes, colours),
+        "painted_truth_ceiling": adherence_rate(painted_truth, scenes, colours),
+        "novelty_closest": round(closest, 2),
+        "novelty_half_typical": round(typical / 2, 2),
+    }
+    return result, [w.image() for w in works], made
+
+
+def main() -> None:
+    """Run every measurement and print one table (and JSON with --json)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--prompts", type=int, default=24)
+    parser.add_argument("--base-prompts", type=int, default=100)
+    parser.add_argument("--artists", default=",".join(SAMPLE_ARTISTS))
+    parser.add_argument("--sheets", type=Path, default=None, help="write contact sheets here")
+    parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    handles = [h.strip() for h in args.artists.split(",") if h.strip()]
+
+    base = base_model_adherence(args.base_prompts)
+    print(
+        f"base model, {args.base_prompts} held-out prompts: adherence {base['adherence']:.3f} "
+        f"(empty prompt {base['empty_prompt_baseline']:.3f}, "
+        f"true layout {base['true_layout_ceiling']:.3f})",
+        flush=True,
+    )
+    results: dict[str, Any] = {"base_model": base, "artists": {}}
+    training_features, training_labels = [], []
+    generated: dict[str, list[Image.Image]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for handle in handles:
+            result, works, made = evaluate_artist(handle, args.prompts, Path(folder), args.sheets)
+            results["artists"][handle] = result
+            training_features += [(style_features(w), style_features(w, True)) for w in works]
+            training_labels += [handle] * len(works)
+            generated[handle] = made
+            print(handle, json.dumps(result), flush=True)
+    full = NearestCentroid.fit(np.stack([f for f, _ in training_features]), training_labels)
+    texture = NearestCentroid.fit(np.stack([t for _, t in training_features]), training_labels)
+    print()
+    header = (
+        f"{'artist':8} {'train s':>8} {'s/image':>8} {'style':>6} {'texture':>8} "
+        f"{'adhere':>7} {'empty':>6} {'ceiling':>8} {'novelty':>14}"
+    )
+    print(header)
+    for handle in handles:
+        made = generated[handle]
+        result = results["artists"][handle]
+        result["attribution"] = float(
+            np.mean(
+                [p == handle for p in full.predict(np.stack([style_features(m) for m in made]))]
+            )
+        )
+        result["attribution_texture_only"] = float(
+            np.mean(
+                [
+                    p == handle
+                    for p in texture.predict(np.stack([style_features(m, True) for m in made]))
+                ]
+            )
+        )
+        print(
+            f"{handle:8} {result['training_seconds']:8.1f} {result['seconds_per_image']:8.2f} "
+            f"{result['attribution']:6.2f} {result['attribution_texture_only']:8.2f} "
+            f"{result['adherence']:7.3f} {result['empty_prompt_baseline']:6.3f} "
+            f"{result['painted_truth_ceiling']:8.3f} "
+            f"{result['novelty_closest']:6.2f} > {result['novelty_half_typical']:5.2f}"
+        )
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
