@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hallmark import __version__
@@ -17,7 +20,7 @@ from hallmark.advice.routes import router as advice_router
 from hallmark.artworks.routes import router as artworks_router
 from hallmark.config import Settings, get_settings
 from hallmark.db import make_engine, make_session_factory, migrate, transaction
-from hallmark.errors import AppError
+from hallmark.errors import AppError, TooManyRequests
 from hallmark.generations.routes import router as generations_router
 from hallmark.instance import Instance
 from hallmark.jobs.routes import router as jobs_router
@@ -25,8 +28,12 @@ from hallmark.jobs.runner import WorkerPool
 from hallmark.licensing.routes import router as licensing_router
 from hallmark.provenance.routes import router as provenance_router
 from hallmark.styles.routes import router as styles_router
+from hallmark.web.routes import router as web_router
+from hallmark.web.security import RateLimiter
+from hallmark.web.studio_routes import router as studio_pages_router
 
 logger = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 
 def _error(status_code: int, code: str, message: str, rule: str | None = None) -> JSONResponse:
@@ -49,7 +56,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, error: AppError) -> JSONResponse:
-        return _error(error.status_code, error.code, error.message, error.rule)
+        response = _error(error.status_code, error.code, error.message, error.rule)
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -102,7 +112,10 @@ def create_app(
     app.state.instance = instance
     app.state.engine = engine
     app.state.session_factory = session_factory
+    app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute)
+    app.state.generation_limiter = RateLimiter(settings.generations_per_minute)
     install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for router in (
         accounts_router,
         artworks_router,
@@ -112,6 +125,8 @@ def create_app(
         provenance_router,
         advice_router,
         jobs_router,
+        web_router,
+        studio_pages_router,
     ):
         app.include_router(router)
 

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
 
     api_token_days: int = 90
 
+    # Pages: how long a sign-in lasts, whether its cookie needs HTTPS, and rate limits per
+    # minute (login attempts per address and name; generation requests per user).
+    session_hours: int = Field(default=24 * 7, ge=1)
+    secure_cookies: bool = False
+    login_attempts_per_minute: int = Field(default=10, ge=1)
+    generations_per_minute: int = Field(default=30, ge=1)
+
     # Licensing: the platform's share of the licenses it sells for public models (R7), in basis
     # points; the address certificates point to; how buyers pay ("ledger": recorded only).
     platform_fee_bps: int = Field(default=2000, ge=0, le=10_000)

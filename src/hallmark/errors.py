@@ -66,3 +66,14 @@ class Conflict(AppError):
 
     status_code = 409
     code = "conflict"
+
+
+class TooManyRequests(AppError):
+    """The actor is going faster than the configured rate; `retry_after` says when to try again."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -27,6 +27,7 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 # Recording every use would make each read a write; a minute's precision is enough.
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+WEB_SESSION_NAME = "web session"  # the name of the tokens behind page sign-ins
 
 # Verifying against this keeps an unknown username as slow as a wrong password.
 _DUMMY_HASH = hash_password("not-a-real-password")
@@ -113,6 +114,22 @@ def user_for_token(session: Session, token: str) -> User:
     if record.last_used_at is None or now - record.last_used_at > TOKEN_USE_RESOLUTION:
         record.last_used_at = now
     return user
+
+
+def start_web_session(session: Session, user: User, *, valid_hours: int) -> IssuedToken:
+    """A short-lived token for the pages' session cookie; revocable like any API token."""
+    issued = issue_api_token(session, user, WEB_SESSION_NAME, valid_days=0)
+    issued.record.expires_at = utcnow() + timedelta(hours=valid_hours)
+    session.flush()
+    return issued
+
+
+def end_web_session(session: Session, token: str) -> None:
+    """Revoke the session a cookie holds (logging out); an unknown token needs nothing."""
+    found = ApiTokenRepository(session).find_active(hash_api_token(token), utcnow())
+    if found is not None:
+        found[0].revoked_at = utcnow()
+        session.flush()
 
 
 def revoke_api_token(session: Session, user: User, token_id: uuid.UUID) -> None:

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse
 
 from hallmark.deps import BlobStoreDep, CurrentUser, InstanceDep, SessionDep, blob_response
-from hallmark.errors import NotFound
+from hallmark.errors import NotFound, TooManyRequests
 from hallmark.jobs import service
 from hallmark.jobs.schemas import GenerationAsk, JobPublic, TrainingRequest
+from hallmark.web.security import RateLimiter
 
 router = APIRouter(tags=["jobs"])
 
@@ -39,13 +40,20 @@ def train_style(
     status_code=status.HTTP_202_ACCEPTED,
 )
 def generate(
+    request: Request,
     style_id: uuid.UUID,
     body: GenerationAsk,
     user: CurrentUser,
     session: SessionDep,
     instance: InstanceDep,
 ) -> JobPublic:
-    """Queue a generation; it returns at once with a job to wait on."""
+    """Queue a generation; it returns at once with a job to wait on (rate-limited per user)."""
+    limiter: RateLimiter = request.app.state.generation_limiter
+    wait = limiter.check(str(user.id))
+    if wait:
+        raise TooManyRequests(
+            f"Too many generation requests; try again in {int(wait) + 1} s.", retry_after=wait
+        )
     job = service.submit_generation(
         session, instance.queues, user, style_id, body.model_dump(exclude_none=True)
     )

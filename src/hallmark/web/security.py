@@ -1,0 +1,71 @@
+"""Page security: session cookies backed by revocable tokens, CSRF tokens, and rate limits.
+
+A page session is an API token named "web session" kept in an HttpOnly, SameSite=Lax cookie;
+logging out revokes it and it expires on its own. Every form carries a CSRF token that must
+match a signed cookie (double submit), so another site cannot post forms as the visitor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+SESSION_COOKIE = "hallmark_session"
+CSRF_COOKIE = "hallmark_csrf"
+CSRF_FIELD = "csrf_token"
+WEB_SESSION_NAME = "web session"
+
+
+def new_csrf_cookie(secret: str) -> str:
+    """A fresh random nonce with its signature, as the CSRF cookie's value."""
+    nonce = secrets.token_urlsafe(24)
+    return f"{nonce}.{_sign(secret, nonce)}"
+
+
+def csrf_token_from_cookie(secret: str, cookie: str | None) -> str | None:
+    """The token forms must carry for this cookie, or None if the cookie is missing or forged."""
+    if not cookie or "." not in cookie:
+        return None
+    nonce, signature = cookie.rsplit(".", 1)
+    if not hmac.compare_digest(signature, _sign(secret, nonce)):
+        return None
+    return nonce
+
+
+def csrf_matches(secret: str, cookie: str | None, submitted: str | None) -> bool:
+    """Whether a submitted form token belongs to the visitor's signed CSRF cookie."""
+    expected = csrf_token_from_cookie(secret, cookie)
+    return (
+        expected is not None and submitted is not None and hmac.compare_digest(expected, submitted)
+    )
+
+
+def _sign(secret: str, value: str) -> str:
+    return hmac.new(secret.encode(), f"csrf:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+@dataclass
+class RateLimiter:
+    """At most `limit` events per key in any `window` seconds, in this process (sliding window)."""
+
+    limit: int
+    window: float = 60.0
+    _events: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def check(self, key: str, now: float | None = None) -> float:
+        """Record one event; 0.0 if allowed, else the seconds to wait before the next may pass."""
+        moment = time.monotonic() if now is None else now
+        with self._lock:
+            events = self._events[key]
+            while events and events[0] <= moment - self.window:
+                events.popleft()
+            if len(events) >= self.limit:
+                return max(0.0, events[0] + self.window - moment)
+            events.append(moment)
+            return 0.0

@@ -1,0 +1,278 @@
+"""The artist's pages: my artworks, train a style, follow a job, create images, publish."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hallmark.accounts.models import User
+from hallmark.artworks import service as artworks
+from hallmark.deps import BlobStoreDep, InstanceDep, SessionDep, blob_response
+from hallmark.errors import AppError, NotFound
+from hallmark.generations import service as generations
+from hallmark.jobs import service as jobs
+from hallmark.jobs.models import JobKind
+from hallmark.licensing.service import grants_for
+from hallmark.styles import service as styles
+from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
+from hallmark.web.security import RateLimiter
+
+router = APIRouter(include_in_schema=False)
+READ_CHUNK = 1 << 20
+
+
+def to_login(request: Request) -> RedirectResponse:
+    """Pages for signed-in people send visitors to log in first."""
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+def refused(
+    request: Request, page: str, user: User, error: AppError | str, **context: Any
+) -> HTMLResponse:
+    """The page again, with what went wrong and the rule that decided it."""
+    if isinstance(error, AppError):
+        rule = f" ({error.rule})" if error.rule else ""
+        return render(
+            request,
+            page,
+            {**context, "error": f"{error.message}{rule}"},
+            user=user,
+            status_code=error.status_code,
+        )
+    return render(request, page, {**context, "error": error}, user=user, status_code=403)
+
+
+def _artworks_context(session: SessionDep, user: User) -> dict[str, Any]:
+    items, total = artworks.list_own_artworks(session, user, limit=200)
+    return {"artworks": items, "total": total}
+
+
+@router.get("/artworks", response_class=HTMLResponse, response_model=None)
+def my_artworks(request: Request, session: SessionDep) -> Response:
+    """My artworks, with the multi-file upload form."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    return render(request, "artworks.html", _artworks_context(session, user), user=user)
+
+
+@router.post("/artworks", response_class=HTMLResponse, response_model=None)
+async def upload_my_artworks(
+    request: Request,
+    session: SessionDep,
+    instance: InstanceDep,
+    files: Annotated[list[UploadFile], File()],
+    attest_rights: Annotated[bool, Form()] = False,
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Upload many works at once; each file gets its own outcome (accepted, repeat, refused)."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    if not form_is_genuine(request, csrf_token):
+        return refused(
+            request, "artworks.html", user, FORGED_FORM, **_artworks_context(session, user)
+        )
+    limit = instance.settings.max_upload_bytes
+    read: list[tuple[str, bytes]] = []
+    for upload in files[:100]:
+        data = bytearray()
+        while chunk := await upload.read(READ_CHUNK):
+            data += chunk
+            if len(data) > limit:
+                break  # the service refuses it as too large, naming the limit
+        read.append((Path(upload.filename or "upload").name, bytes(data)))
+    results = artworks.upload_artworks(session, instance, user, read, rights_attested=attest_rights)
+    context = {**_artworks_context(session, user), "results": results}
+    return render(request, "artworks.html", context, user=user)
+
+
+@router.get("/artworks/{artwork_id}/image", response_model=None)
+def artwork_image(
+    artwork_id: uuid.UUID, request: Request, session: SessionDep, blobs: BlobStoreDep
+) -> Response:
+    """An artwork's file, for its owner only (R1)."""
+    artwork = artworks.get_own_artwork(session, page_user(request, session), artwork_id)
+    return blob_response(blobs, artwork.sha256, artwork.mime)
+
+
+@router.get("/styles/new", response_class=HTMLResponse, response_model=None)
+def new_style_page(request: Request, session: SessionDep) -> Response:
+    """Train a style on all my works that allow training."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    items, _ = artworks.list_own_artworks(session, user, limit=200)
+    trainable = [a for a in items if not a.training_opt_out]
+    return render(request, "train.html", {"trainable": len(trainable)}, user=user)
+
+
+@router.post("/styles/new", response_class=HTMLResponse, response_model=None)
+def train_new_style(
+    request: Request,
+    session: SessionDep,
+    instance: InstanceDep,
+    name: Annotated[str, Form(max_length=100)],
+    steps: Annotated[int | None, Form(ge=1, le=5000)] = None,
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Define the style on my trainable works and queue its training; then follow its progress."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    items, _ = artworks.list_own_artworks(session, user, limit=200)
+    trainable = [a.id for a in items if not a.training_opt_out]
+    context = {"trainable": len(trainable)}
+    if not form_is_genuine(request, csrf_token):
+        return refused(request, "train.html", user, FORGED_FORM, **context)
+    try:
+        with session.begin_nested():
+            style = styles.create_style(session, user, name, trainable)
+            knobs = {"steps": steps} if steps else {}
+            job = jobs.submit_training(session, instance, instance.queues, user, style.id, knobs)
+    except AppError as error:
+        return refused(request, "train.html", user, error, **context)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse, response_model=None)
+def job_page(job_id: uuid.UUID, request: Request, session: SessionDep) -> Response:
+    """A training's or generation's progress; the page refreshes itself until it is done."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    job = jobs.get_job(session, user, job_id)
+    style = styles.get_visible_style(session, user, job.style_id)
+    owner = session.get(User, style.owner_id)
+    made = []
+    if job.kind == JobKind.GENERATE_IMAGES.value:
+        for generation_id in job.result.get("generation_ids", []):
+            made.append(uuid.UUID(generation_id))
+    context = {
+        "job": job,
+        "style": style,
+        "owner": owner.username if owner else "?",
+        "samples": range(len(job.result.get("samples", []))),
+        "made": made,
+        "percent": round(100 * job.step / job.total) if job.total else 0,
+        "running": job.state in ("queued", "running"),
+        "is_owner": style.owner_id == user.id,
+    }
+    return render(request, "job.html", context, user=user)
+
+
+@router.get("/jobs/{job_id}/samples/{number}", response_model=None)
+def job_sample(
+    job_id: uuid.UUID, number: int, request: Request, session: SessionDep, blobs: BlobStoreDep
+) -> Response:
+    """A training's sample image, for the person who started it."""
+    user = page_user(request, session)
+    if user is None:
+        raise NotFound("No such sample image.")
+    samples = jobs.get_job(session, user, job_id).result.get("samples", [])
+    if not 0 <= number < len(samples):
+        raise NotFound("No such sample image.")
+    return blob_response(blobs, samples[number], "image/png")
+
+
+@router.post("/styles/{style_id}/publish", response_model=None)
+def publish(
+    style_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    accept_platform_license: Annotated[bool, Form()] = False,
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Publish my trained style (R5), granting the platform its license to sell for me (R7)."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    if not form_is_genuine(request, csrf_token):
+        return render(request, "home.html", {"error": FORGED_FORM}, user=user, status_code=403)
+    styles.publish_style(session, user, style_id, accept_platform_license=accept_platform_license)
+    return RedirectResponse(f"/create?style={style_id}", status_code=303)
+
+
+@router.get("/create", response_class=HTMLResponse, response_model=None)
+def create_page(style: uuid.UUID, request: Request, session: SessionDep) -> Response:
+    """The prompt box for one style, with a warning when the style is someone else's."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    found = styles.get_visible_style(session, user, style)
+    owner = session.get(User, found.owner_id)
+    return render(
+        request,
+        "create.html",
+        {
+            "style": found,
+            "owner": owner.username if owner else "?",
+            "mine": found.owner_id == user.id,
+        },
+        user=user,
+    )
+
+
+@router.post("/create", response_class=HTMLResponse, response_model=None)
+def create(
+    request: Request,
+    session: SessionDep,
+    instance: InstanceDep,
+    style_id: Annotated[uuid.UUID, Form()],
+    prompt: Annotated[str, Form(min_length=1, max_length=4000)],
+    count: Annotated[int, Form(ge=1, le=8)] = 1,
+    seed: Annotated[int, Form(ge=0)] = 0,
+    strength: Annotated[float, Form(ge=0, le=2)] = 1.0,
+    steps: Annotated[int | None, Form(ge=1, le=200)] = None,
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Queue images with the style (rate-limited per person); then watch them arrive."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    found = styles.get_visible_style(session, user, style_id)
+    owner = session.get(User, found.owner_id)
+    context = {
+        "style": found,
+        "owner": owner.username if owner else "?",
+        "mine": found.owner_id == user.id,
+    }
+    if not form_is_genuine(request, csrf_token):
+        return refused(request, "create.html", user, FORGED_FORM, **context)
+    limiter: RateLimiter = request.app.state.generation_limiter
+    if wait := limiter.check(str(user.id)):
+        response = refused(
+            request,
+            "create.html",
+            user,
+            f"Too many requests; try again in {int(wait) + 1} s.",
+            **context,
+        )
+        response.status_code = 429
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+    ask: dict[str, Any] = {"prompt": prompt, "count": count, "seed": seed, "strength": strength}
+    if steps:
+        ask["steps"] = steps
+    try:
+        job = jobs.submit_generation(session, instance.queues, user, style_id, ask)
+    except AppError as error:
+        return refused(request, "create.html", user, error, **context)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+@router.get("/images/{generation_id}", response_model=None)
+def image_file(
+    generation_id: uuid.UUID, request: Request, session: SessionDep, blobs: BlobStoreDep
+) -> Response:
+    """An image file: for its owner, or for a maker who licensed it (R4/R8), as in the API."""
+    user = page_user(request, session)
+    if user is None:
+        raise NotFound("No such image.")
+    grants = grants_for(session, user.id, generation_id)
+    generation = generations.get_downloadable_generation(session, user, generation_id, grants)
+    return blob_response(blobs, generation.sha256, generation.mime)
