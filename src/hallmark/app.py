@@ -28,6 +28,7 @@ from hallmark.jobs.runner import WorkerPool
 from hallmark.licensing.routes import router as licensing_router
 from hallmark.provenance.routes import router as provenance_router
 from hallmark.styles.routes import router as styles_router
+from hallmark.web.market_routes import router as market_pages_router
 from hallmark.web.routes import router as web_router
 from hallmark.web.security import RateLimiter
 from hallmark.web.studio_routes import router as studio_pages_router
@@ -127,6 +128,7 @@ def create_app(
         jobs_router,
         web_router,
         studio_pages_router,
+        market_pages_router,
     ):
         app.include_router(router)
 

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import httpx2 as httpx
 import pytest
@@ -238,10 +239,35 @@ def test_an_artist_uploads_trains_publishes_and_another_creates_with_the_model(
         other = browser.new_page(viewport={"width": 1000, "height": 700})
         sign_up_in(other, server, "eli")
         other.get_by_role("link", name="Create with it").first.click()
+        chosen_style = parse_qs(urlparse(other.url).query)["style"][0]
         expect(other.get_by_role("note")).to_contain_text("belongs to\n@dana")
         other.screenshot(path=str(shots / "create-warning.png"), full_page=True)
         other.get_by_label("Describe the picture").fill("a white moon at night")
         other.get_by_role("button", name="Create", exact=True).click()
         expect(other.get_by_text("succeeded")).to_be_visible(timeout=120_000)
         expect(other.get_by_text("Owned by @dana — made with their model")).to_be_visible()
+
+        # dana offers a Standard license on her model's images (through the API, as programs do).
+        with httpx.Client(base_url=server) as api:
+            token = api.post("/api/tokens", json={"username": "dana", "password": PASSWORD})
+            offer = api.post(
+                "/api/offers",
+                headers={"Authorization": f"Bearer {token.json()['token']}"},
+                json={"template": "standard", "price_minor": 1500, "style_id": chosen_style},
+            )
+            assert offer.status_code == 201, offer.text
+        other.get_by_role("link", name="Image 1: credentials and licenses").click()
+        expect(other.get_by_text("License this image to download it.")).to_be_visible()
+        other.get_by_role("button", name="Buy").click()
+        with other.expect_download() as download:
+            other.get_by_role("link", name="Download the image").click()
+        assert download.value.suggested_filename
+        other.screenshot(path=str(shots / "image-licensed.png"), full_page=True)
+        other.get_by_role("link", name="certificate").click()
+        expect(other.get_by_text("@eli", exact=False).first).to_be_visible()
+
+        artist.get_by_role("link", name="Earnings").click()
+        expect(artist.get_by_text("Posters")).to_be_visible()
+        expect(artist.locator("svg rect")).to_have_count(1)
+        artist.screenshot(path=str(shots / "earnings.png"), full_page=True)
         browser.close()

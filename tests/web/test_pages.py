@@ -294,3 +294,46 @@ def test_uploading_on_my_artworks_reports_each_file(client: TestClient) -> None:
         files=[("files", ("one-again.png", png_bytes(21), "image/png"))],
     )
     assert 'class="outcome-duplicate"' in again.text
+
+
+def test_buying_twice_from_the_same_page_charges_once_and_a_forged_buy_does_nothing(
+    client: TestClient,
+) -> None:
+    from hallmark.licensing.models import License
+    from hallmark.licensing.service import create_offer
+
+    app_state = client.app.state  # type: ignore[attr-defined]
+    sign_up(client, "nia")
+    with transaction(app_state.session_factory) as session:
+        from hallmark.accounts.repository import UserRepository
+        from hallmark.accounts.service import register_user
+
+        oto = register_user(session, "oto", PASSWORD, "Oto")
+        nia = UserRepository(session).get_by_username("nia")
+        assert nia is not None
+        upload = upload_artwork(
+            session, app_state.instance, oto, png_bytes(9), rights_attested=True
+        )
+        assert upload.artwork is not None
+        style = create_style(session, oto, "Oils", [upload.artwork.id])
+        set_style_status(session, style, StyleStatus.READY)
+        publish_style(session, oto, style.id, accept_platform_license=True)
+        made = record_generation(
+            session, app_state.instance, nia, style, prompt="a hill", seed=2, image=png_bytes(91)
+        )
+        offer = create_offer(session, oto, template="standard", price_minor=900, style_id=style.id)
+        generation_id, offer_id = made.id, offer.id
+    page = client.get(f"/images/{generation_id}/page")
+    assert "Owned by @oto" in page.text and "License this image to download it." in page.text
+    key = re.search(r'name="purchase_key" value="([^"]+)"', page.text)
+    token = csrf_of(client, f"/images/{generation_id}/page")
+    assert key is not None
+    form = {"offer_id": str(offer_id), "purchase_key": key.group(1)}
+    forged = client.post(f"/images/{generation_id}/buy", data={**form, "csrf_token": "x"})
+    assert forged.status_code == 403
+    for _ in range(2):  # a double click
+        client.post(f"/images/{generation_id}/buy", data={**form, "csrf_token": token})
+    with transaction(app_state.session_factory) as session:
+        assert session.query(License).filter_by(generation_id=generation_id).count() == 1
+    assert "Download the image" in client.get(f"/images/{generation_id}/page").text
+    assert client.get(f"/images/{generation_id}").status_code == 200

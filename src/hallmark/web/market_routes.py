@@ -1,0 +1,179 @@
+"""The pages where images change hands: an image with its credentials and offers, and earnings."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hallmark.accounts.models import User
+from hallmark.deps import InstanceDep, SessionDep
+from hallmark.errors import AppError
+from hallmark.generations import service as generations
+from hallmark.ledger import service as ledger
+from hallmark.licensing import service as licensing
+from hallmark.licensing.certificates import certificate_html
+from hallmark.provenance.service import verify_file
+from hallmark.styles.models import StyleModel
+from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
+from hallmark.web.studio_routes import to_login
+
+router = APIRouter(include_in_schema=False)
+CHART_WIDTH, CHART_HEIGHT = 560, 180
+
+
+def _image_context(
+    session: SessionDep, instance: InstanceDep, user: User, generation_id: uuid.UUID
+) -> dict[str, Any]:
+    """What the image page shows this person: the image if they may have it, credentials, offers."""
+    grants = licensing.grants_for(session, user.id, generation_id)
+    generation = generations.get_visible_generation(session, user, generation_id, grants)
+    owner = session.get(User, generation.owner_id)
+    style = session.get(StyleModel, generation.style_id)
+    report = verify_file(session, instance, instance.blobs.get(generation.sha256))
+    try:
+        generations.get_downloadable_generation(session, user, generation_id, grants)
+        may_download = True
+    except AppError:
+        may_download = False
+    return {
+        "generation": generation,
+        "owner": owner.username if owner else "?",
+        "style_name": style.name if style else "?",
+        "may_download": may_download,
+        "report_lines": report.in_plain_words().splitlines(),
+        "verdict": report.verdict,
+        "offers": licensing.offers_for_image(session, user, generation_id),
+        "mine": licensing.licenses_for_image(session, user, generation_id),
+        "purchase_key": str(uuid.uuid4()),
+    }
+
+
+@router.get("/images/{generation_id}/page", response_class=HTMLResponse, response_model=None)
+def image_page(
+    generation_id: uuid.UUID, request: Request, session: SessionDep, instance: InstanceDep
+) -> Response:
+    """One image: who owns it, its content credentials, and the licenses on offer."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    context = _image_context(session, instance, user, generation_id)
+    return render(request, "image.html", context, user=user)
+
+
+@router.post("/images/{generation_id}/buy", response_class=HTMLResponse, response_model=None)
+def buy_license(
+    generation_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    instance: InstanceDep,
+    offer_id: Annotated[uuid.UUID, Form()],
+    purchase_key: Annotated[str, Form(min_length=1, max_length=128)],
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Buy a license; the page's purchase key makes a double click or a retry charge once."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    if not form_is_genuine(request, csrf_token):
+        context = _image_context(session, instance, user, generation_id)
+        return render(
+            request, "image.html", {**context, "error": FORGED_FORM}, user=user, status_code=403
+        )
+    try:
+        with session.begin_nested():
+            licensing.purchase_license(
+                session,
+                user,
+                generation_id,
+                offer_id,
+                idempotency_key=f"page-{user.id}-{purchase_key}",
+                payments=instance.payments,
+                platform_fee_bps=instance.settings.platform_fee_bps,
+            )
+    except AppError as error:
+        context = _image_context(session, instance, user, generation_id)
+        rule = f" ({error.rule})" if error.rule else ""
+        return render(
+            request,
+            "image.html",
+            {**context, "error": f"{error.message}{rule}"},
+            user=user,
+            status_code=error.status_code,
+        )
+    return RedirectResponse(f"/images/{generation_id}/page", status_code=303)
+
+
+@router.get("/licenses/{license_id}/certificate", response_class=HTMLResponse, response_model=None)
+def license_certificate(
+    license_id: uuid.UUID, request: Request, session: SessionDep, instance: InstanceDep
+) -> Response:
+    """A license's signed certificate as a page to read and print (its buyer and seller only)."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    signed = licensing.certificate_for(
+        session,
+        user,
+        license_id,
+        instance.certificate_signer,
+        instance.settings.resolved_public_url,
+    )
+    return HTMLResponse(certificate_html(signed))
+
+
+def monthly_chart(rows: list[licensing.EarningsRow]) -> dict[str, Any]:
+    """Bars of what the owner earned each month (first currency), sized for an inline SVG."""
+    if not rows:
+        return {"bars": [], "currency": ""}
+    currency = rows[0].currency
+    by_month: dict[str, int] = defaultdict(int)
+    for row in rows:
+        if row.currency == currency:
+            by_month[row.month] += row.earned_minor
+    months = sorted(by_month)[-12:]
+    top = max(by_month[m] for m in months) or 1
+    slot = CHART_WIDTH / max(len(months), 1)
+    bars = []
+    for index, month in enumerate(months):
+        height = round((CHART_HEIGHT - 30) * by_month[month] / top)
+        bars.append(
+            {
+                "x": round(index * slot + slot * 0.15),
+                "width": round(slot * 0.7),
+                "y": CHART_HEIGHT - 20 - height,
+                "height": height,
+                "month": month,
+                "amount": f"{by_month[month] / 100:.2f}",
+            }
+        )
+    return {"bars": bars, "currency": currency}
+
+
+@router.get("/earnings", response_class=HTMLResponse, response_model=None)
+def earnings_page(request: Request, session: SessionDep) -> Response:
+    """My sales by model and month, as a table and a chart, and what I am owed."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    rows = licensing.earnings_by_model_and_month(session, user)
+    currencies = sorted({row.currency for row in rows})
+    balances = [
+        {
+            "currency": currency,
+            "due": f"{ledger.balance_due(session, user.id, currency) / 100:.2f}",
+            "paid": f"{ledger.paid_out(session, user.id, currency) / 100:.2f}",
+        }
+        for currency in currencies
+    ]
+    context = {
+        "rows": rows,
+        "balances": balances,
+        "chart": monthly_chart(rows),
+        "chart_width": CHART_WIDTH,
+        "chart_height": CHART_HEIGHT,
+    }
+    return render(request, "earnings.html", context, user=user)
