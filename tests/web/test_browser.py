@@ -181,6 +181,11 @@ def test_a_visitor_signs_up_logs_in_and_verifies_who_owns_an_image(
         expect(page.get_by_text("Owned by @ana", exact=True)).to_be_visible()
         expect(page.get_by_text("made by AI", exact=False)).to_be_visible()
         page.screenshot(path=str(shots / "verify.png"), full_page=True)
+
+        page.get_by_role("link", name="Who owns what").click()
+        expect(page.get_by_role("heading", name="Who owns what")).to_be_visible()
+        expect(page.get_by_text("whoever wrote the prompt")).to_be_visible()
+        page.screenshot(path=str(shots / "who-owns-what.png"))
         browser.close()
 
 

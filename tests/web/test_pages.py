@@ -337,3 +337,15 @@ def test_buying_twice_from_the_same_page_charges_once_and_a_forged_buy_does_noth
         assert session.query(License).filter_by(generation_id=generation_id).count() == 1
     assert "Download the image" in client.get(f"/images/{generation_id}/page").text
     assert client.get(f"/images/{generation_id}").status_code == 200
+
+
+def test_who_owns_what_is_a_page_of_the_site_with_every_rule(client: TestClient) -> None:
+    sign_up(client, "ana")
+
+    page = client.get("/help/ownership")
+
+    assert page.status_code == 200
+    assert "@ana" in page.text  # inside the site's layout, for the signed-in visitor
+    rules = re.findall(r"<dt>(R\d+)</dt>", page.text)
+    assert rules == [f"R{n}" for n in range(1, 12)]
+    assert 'href="https://openai.com/policies/terms-of-use"' in page.text

@@ -1,15 +1,12 @@
-"""HTTP routes of rights advice, and the "Who owns what" help page."""
+"""HTTP routes of rights advice."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
 
 from hallmark.advice import service
 from hallmark.advice.schemas import RightsAnswer, RightsQuestion
 from hallmark.deps import OptionalUser, SessionDep
-from hallmark.rights.guide import guide_html
-from hallmark.rights.policies import load_policies
 
 router = APIRouter(tags=["rights"])
 
@@ -33,9 +30,3 @@ def ask_about_rights(
         )
         advice = service.advise_on_supplied_facts(facts, question.action)
     return RightsAnswer.from_advice(advice)
-
-
-@router.get("/help/ownership", response_class=HTMLResponse, include_in_schema=False)
-def who_owns_what() -> HTMLResponse:
-    """The help page, written from the same rules and policy data the advisor uses."""
-    return HTMLResponse(guide_html(load_policies()))

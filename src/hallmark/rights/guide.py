@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 
 from hallmark.rights.advisor import COPYRIGHT_NOTE
@@ -60,23 +59,3 @@ def guide_markdown(policies: Mapping[str, ServicePolicy]) -> str:
         lines.append("| " + " | ".join(cell.replace("|", "/") for cell in row) + " |")
     lines += ["", "## Copyright", "", COPYRIGHT_NOTE, ""]
     return "\n".join(lines)
-
-
-def guide_html(policies: Mapping[str, ServicePolicy]) -> str:
-    """The page as HTML for the web."""
-    rules = "".join(
-        f"<li><strong>{rule.value}</strong> {html.escape(rule.summary)}</li>" for rule in Rule
-    )
-    head = "".join(f"<th scope='col'>{html.escape(h)}</th>" for h in HEADERS)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-        for row in guide_rows(policies)
-    )
-    return (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{TITLE}</title>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'></head><body>"
-        f"<h1>{TITLE}</h1><p>{html.escape(INTRO)}</p><h2>Hallmark's rules</h2><ul>{rules}</ul>"
-        f"<h2>Images from other AI services (R10)</h2><table><thead><tr>{head}</tr></thead>"
-        f"<tbody>{body}</tbody></table><h2>Copyright</h2><p>{html.escape(COPYRIGHT_NOTE)}</p>"
-        "</body></html>"
-    )

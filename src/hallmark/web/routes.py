@@ -1,4 +1,4 @@
-"""The pages: sign up, log in and out, the public models, and "Verify a file"."""
+"""The pages: sign up, log in and out, the public models, "Verify a file" and "Who owns what"."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from hallmark.accounts.models import User
 from hallmark.deps import InstanceDep, SessionDep, SettingsDep
 from hallmark.errors import AppError, NotAuthenticated
 from hallmark.provenance.service import verify_file
+from hallmark.rights import guide
+from hallmark.rights.advisor import COPYRIGHT_NOTE
+from hallmark.rights.decisions import Rule
+from hallmark.rights.policies import load_policies
 from hallmark.styles.service import list_public_styles
 from hallmark.web.security import (
     CSRF_COOKIE,
@@ -253,3 +257,17 @@ async def verify(
         owner=owner,
     )
     return render(request, "verify.html", context, user=user)
+
+
+@router.get("/help/ownership", response_class=HTMLResponse)
+def who_owns_what(request: Request, session: SessionDep) -> HTMLResponse:
+    """The "Who owns what" help page, written from the rules and policy data the advisor uses."""
+    context = {
+        "title": guide.TITLE,
+        "intro": guide.INTRO,
+        "rules": [(rule.value, rule.summary) for rule in Rule],
+        "headers": guide.HEADERS,
+        "rows": guide.guide_rows(load_policies()),
+        "copyright_note": COPYRIGHT_NOTE,
+    }
+    return render(request, "ownership.html", context, user=page_user(request, session))
