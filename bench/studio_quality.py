@@ -13,7 +13,7 @@ For each sample artist (20 captioned works at 256 px):
   the same style given an empty prompt (a model that ignores the prompt) and the artist's own
   painting of the true scene (the ceiling of the check);
 - novelty: the closest any output comes to a training work, against half the median distance
-  between two training works.
+  between two training works (and, for scale, the distance between the two most alike works).
 And the base model alone (32 px layouts, no artist): adherence on held-out scenes, with the
 empty-prompt baseline. Targets: training <= 300 s, <= 3 s per image, attribution >= 0.9,
 adherence >= 0.7 (base model >= 0.8), novelty ratio > 0.5.
@@ -130,7 +130,13 @@ def evaluate_artist(
     fit_scenes = [random_scene(random.Random(f"bench/colours/{i}")) for i in range(16)]
     colours = ColourMap.fit(fit_scenes, lambda scene, n: artist.render(scene, 5000 + n, 96))
     painted_truth = [artist.render(scene, 7000 + i) for i, scene in enumerate(scenes)]
-    closest, typical = novelty(made, [w.image() for w in works])
+    work_images = [w.image() for w in works]
+    closest, typical = novelty(made, work_images)
+    # For scale: how close the two most alike training works are to each other.
+    closest_works = min(
+        novelty([image], work_images[:i] + work_images[i + 1 :])[0]
+        for i, image in enumerate(work_images)
+    )
     if sheets is not None:
         contact_sheet(
             handle,
@@ -146,6 +152,7 @@ def evaluate_artist(
         "painted_truth_ceiling": adherence_rate(painted_truth, scenes, colours),
         "novelty_closest": round(closest, 2),
         "novelty_half_typical": round(typical / 2, 2),
+        "closest_two_works": round(closest_works, 2),
     }
     return result, [w.image() for w in works], made
 
@@ -185,7 +192,8 @@ def main() -> None:
     print()
     header = (
         f"{'artist':8} {'train s':>8} {'s/image':>8} {'style':>6} {'texture':>8} "
-        f"{'adhere':>7} {'empty':>6} {'ceiling':>8} {'novelty':>14}"
+        f"{'adhere':>7} {'empty':>6} {'ceiling':>8} {'closest':>8} {'half typ':>8} "
+        f"{'work-work':>9} {'novel':>5}"
     )
     print(header)
     for handle in handles:
@@ -209,7 +217,9 @@ def main() -> None:
             f"{result['attribution']:6.2f} {result['attribution_texture_only']:8.2f} "
             f"{result['adherence']:7.3f} {result['empty_prompt_baseline']:6.3f} "
             f"{result['painted_truth_ceiling']:8.3f} "
-            f"{result['novelty_closest']:6.2f} > {result['novelty_half_typical']:5.2f}"
+            f"{result['novelty_closest']:8.2f} {result['novelty_half_typical']:8.2f} "
+            f"{result['closest_two_works']:9.2f} "
+            f"{'yes' if result['novelty_closest'] > result['novelty_half_typical'] else 'no':>5}"
         )
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -2,6 +2,9 @@
 
     python -m hallmark.samples.studio_base --steps 5000 --seed 0 --out build/studio-base
 
+A later run may start from an earlier one's weights (`--init-from build/studio-base`, with a new
+seed so that it sees new scenes); its record then lists every command, in order, that led to it.
+
 Every batch is fresh scenes drawn from the world, so the model never sees the same picture
 twice; scenes holding a held-out (kind, colour, column) combination are never trained on, so
 the quality bench can test combinations the model has not seen.
@@ -19,9 +22,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from hallmark.engines.studio.network import UNIFORM_TIME_SHARE
 from hallmark.samples.scenes import (
     KIND_COLOURS,
     KINDS,
@@ -137,6 +142,8 @@ def train_base(
     batch_size: int = 32,
     peak_lr: float = 5e-4,
     ema_decay: float = 0.998,
+    uniform_time_share: float = UNIFORM_TIME_SHARE,
+    init_from: Path | None = None,
     checkpoint_every: int = 250,
     log_every: int = 50,
 ) -> Path:
@@ -145,11 +152,20 @@ def train_base(
 
     from hallmark.engines.studio.network import build_unet, flow_matching_loss, unet_config
     from hallmark.engines.studio.text import TextEncoder
+    from hallmark.engines.studio.weights import load_base_unet, locate_base
 
     torch.manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
     encoder = TextEncoder()
     unet = build_unet()
+    earlier: dict[str, Any] = {"commands": [], "steps": 0}
+    if init_from is not None:
+        start_base = locate_base(str(init_from))
+        unet.load_state_dict(load_base_unet(start_base).state_dict())
+        earlier = {
+            "commands": list(start_base.record["commands"]),
+            "steps": int(start_base.record["steps"]),
+        }
     ema = build_unet()
     ema.load_state_dict(unet.state_dict())
     ema.requires_grad_(False)
@@ -169,16 +185,14 @@ def train_base(
         start = state["step"]
         # A finished earlier run ended at its own --steps: that is what resuming continues.
         runs = state.get("runs") or [{"from_step": 0, "to_step": start}]
+        earlier = state.get("earlier", earlier)
         print(f"resuming at step {start}", flush=True)
+    options = _options(seed, batch_size, uniform_time_share, init_from)
     for run in runs:
-        run.setdefault("command", _command(int(run["to_step"]), seed, batch_size, out))
+        run.setdefault("command", _command(int(run["to_step"]), options, out))
     if not runs or runs[-1]["to_step"] != steps:  # a new run, not this one after a crash
         runs.append(
-            {
-                "from_step": start,
-                "to_step": steps,
-                "command": _command(steps, seed, batch_size, out),
-            }
+            {"from_step": start, "to_step": steps, "command": _command(steps, options, out)}
         )
     run_start = int(runs[-1]["from_step"])
     began = time.monotonic()
@@ -189,7 +203,9 @@ def train_base(
         encoded = encoder.encode(batch.captions)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step - run_start, steps - run_start, peak_lr)
-        loss = flow_matching_loss(unet, batch.pixels, encoded.embeddings, encoded.mask, generator)
+        loss = flow_matching_loss(
+            unet, batch.pixels, encoded.embeddings, encoded.mask, generator, uniform_time_share
+        )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
@@ -216,6 +232,7 @@ def train_base(
                 "generator": generator.get_state(),
                 "history": history,
                 "runs": runs,
+                "earlier": earlier,
                 "step": step + 1,
             }
             torch.save(state, out / "checkpoint.tmp")
@@ -230,26 +247,29 @@ def train_base(
         "world_fingerprint": world_fingerprint(),
         "vocabulary": world_vocabulary(),
         "seed": seed,
-        "steps": steps,
+        "steps": int(earlier["steps"]) + steps,
         "batch_size": batch_size,
         "peak_learning_rate": peak_lr,
         "ema_decay": ema_decay,
         "caption_dropout": CAPTION_DROPOUT,
+        "uniform_time_share": uniform_time_share,
         "unet": unet_config(),
-        # Each run resumes the one before it from its checkpoint (a warm restart of the
-        # learning-rate schedule); running these commands in order reproduces the weights.
-        "commands": [str(run["command"]) for run in runs],
+        # Each run resumes the one before it, from its checkpoint or its weights (a warm restart
+        # of the learning-rate schedule); running these commands in order reproduces the weights.
+        "commands": list(earlier["commands"]) + [str(run["command"]) for run in runs],
         "loss_history": history,
     }
     (out / "studio-base.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return weights
 
 
-def _command(steps: int, seed: int, batch_size: int, out: Path) -> str:
-    return (
-        f"python -m hallmark.samples.studio_base --steps {steps} --seed {seed} "
-        f"--batch-size {batch_size} --out {out}"
-    )
+def _options(seed: int, batch_size: int, uniform_time_share: float, init_from: Path | None) -> str:
+    options = f"--seed {seed} --batch-size {batch_size} --uniform-time-share {uniform_time_share}"
+    return options + (f" --init-from {init_from}" if init_from is not None else "")
+
+
+def _command(steps: int, options: str, out: Path) -> str:
+    return f"python -m hallmark.samples.studio_base --steps {steps} {options} --out {out}"
 
 
 def main() -> None:
@@ -258,10 +278,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--uniform-time-share", type=float, default=UNIFORM_TIME_SHARE)
+    parser.add_argument("--init-from", type=Path, default=None, help="an earlier run's folder")
     parser.add_argument("--out", type=Path, default=Path("build/studio-base"))
     args = parser.parse_args()
     torch.set_num_threads(2)
-    train_base(args.out, steps=args.steps, seed=args.seed, batch_size=args.batch_size)
+    train_base(
+        args.out,
+        steps=args.steps,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        uniform_time_share=args.uniform_time_share,
+        init_from=args.init_from,
+    )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from hallmark.engines.studio.text import EMBEDDING_DIM
 LAYOUT_SIZE = 32
 FOLD = 2
 CHANNELS = 3 * FOLD * FOLD
+UNIFORM_TIME_SHARE = 0.3
 
 
 def unet_config() -> dict[str, Any]:
@@ -66,9 +67,20 @@ def tensor_to_arrays(folded: torch.Tensor) -> NDArray[np.uint8]:
     return out.permute(0, 2, 3, 1).numpy()
 
 
-def sample_times(batch: int, generator: torch.Generator) -> torch.Tensor:
-    """Training times from a logit-normal law: most weight on the middle of the path."""
-    return torch.sigmoid(torch.randn(batch, generator=generator))
+def sample_times(
+    batch: int, generator: torch.Generator, uniform_share: float = UNIFORM_TIME_SHARE
+) -> torch.Tensor:
+    """Training times: mostly logit-normal (the middle of the path), partly uniform.
+
+    The uniform share trains the two ends too: sampling starts at t=1, where the layout is
+    decided, and ends near t=0, where the last noise is removed; a pure logit-normal law
+    almost never visits either.
+    """
+    times = torch.sigmoid(torch.randn(batch, generator=generator))
+    if uniform_share > 0:
+        uniform = torch.rand(batch, generator=generator) < uniform_share
+        times = torch.where(uniform, torch.rand(batch, generator=generator), times)
+    return times
 
 
 def flow_matching_loss(
@@ -77,10 +89,11 @@ def flow_matching_loss(
     embeddings: torch.Tensor,
     mask: torch.Tensor,
     generator: torch.Generator,
+    uniform_time_share: float = UNIFORM_TIME_SHARE,
 ) -> torch.Tensor:
     """Mean squared error of the predicted velocity from noise to image (rectified flow)."""
     noise = torch.randn(clean.shape, generator=generator)
-    t = sample_times(clean.shape[0], generator)
+    t = sample_times(clean.shape[0], generator, uniform_time_share)
     noisy = (1 - t.view(-1, 1, 1, 1)) * clean + t.view(-1, 1, 1, 1) * noise
     target = noise - clean
     predicted = unet(

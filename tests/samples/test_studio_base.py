@@ -1,0 +1,49 @@
+"""The base model's training script: the time law it trains on, and runs that build on runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from hallmark.engines.studio.network import build_unet, sample_times
+from hallmark.engines.studio.weights import load_base_unet, locate_base
+from hallmark.samples.studio_base import train_base
+
+
+def test_the_uniform_share_trains_both_ends_of_the_path_that_sampling_visits() -> None:
+    def near_ends(share: float) -> int:
+        times = sample_times(20_000, torch.Generator().manual_seed(0), share)
+        assert bool(((times >= 0) & (times <= 1)).all())
+        return int(((times < 0.05) | (times > 0.95)).sum())
+
+    assert near_ends(0.3) > 5 * near_ends(0.0)
+
+
+def test_without_a_uniform_share_the_times_are_the_logit_normal_draws_of_earlier_runs() -> None:
+    times = sample_times(64, torch.Generator().manual_seed(3), 0.0)
+    expected = torch.sigmoid(torch.randn(64, generator=torch.Generator().manual_seed(3)))
+    assert torch.equal(times, expected)
+
+
+def test_a_run_started_from_another_records_every_command_that_led_to_it(tmp_path: Path) -> None:
+    first = train_base(tmp_path / "first", steps=2, batch_size=2, checkpoint_every=1, log_every=1)
+    first_record = json.loads(first.with_suffix(".json").read_text(encoding="utf-8"))
+
+    second = train_base(
+        tmp_path / "second", steps=2, seed=1, batch_size=2, init_from=tmp_path / "first"
+    )
+
+    record = json.loads(second.with_suffix(".json").read_text(encoding="utf-8"))
+    assert record["steps"] == 4
+    assert record["commands"][0] == first_record["commands"][0]
+    assert "--init-from" in record["commands"][1] and "--seed 1" in record["commands"][1]
+    # The second run starts from the first's weights, not from a fresh initialisation.
+    started = load_base_unet(locate_base(str(tmp_path / "first"))).state_dict()
+    continued = load_base_unet(locate_base(str(tmp_path / "second"))).state_dict()
+    torch.manual_seed(1)
+    fresh = build_unet().state_dict()
+    weights = [name for name in started if name.endswith("weight")]
+    assert all(torch.allclose(continued[n], started[n], atol=1e-3) for n in weights)
+    assert not all(torch.allclose(fresh[n], started[n], atol=1e-3) for n in weights)
