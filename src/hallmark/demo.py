@@ -14,7 +14,7 @@ from hallmark.accounts import service as accounts
 from hallmark.accounts.models import User
 from hallmark.accounts.repository import UserRepository
 from hallmark.artworks import service as artworks
-from hallmark.engines import GenerationRequest, Progress
+from hallmark.engines import GenerationRequest, Progress, generation_defaults
 from hallmark.errors import AppError
 from hallmark.generations.service import generate_images
 from hallmark.ledger import service as ledger
@@ -156,10 +156,7 @@ def run_demo(console: Console, training_steps: int | None = None) -> None:
             "a red boat on the blue sea at dusk",
             count=2,
             seed=7,
-            steps=20,
-            guidance=4.0,
-            width=256,
-            height=256,
+            **generation_defaults(style.engine),
         )
         made = generate_images(session, instance, users["cleo"], style, request)
         out = instance.settings.data_dir / "demo"

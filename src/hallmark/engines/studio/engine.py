@@ -74,7 +74,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "validation_every": 100,
     "caption_dropout": STUDIO_CAPTION_DROPOUT,
 }
-GENERATION_DEFAULTS: dict[str, Any] = {"steps": 20, "guidance": 4.0, "width": 256, "height": 256}
+GENERATION_DEFAULTS: dict[str, Any] = {"steps": 20, "guidance": 7.0, "width": 256, "height": 256}
 _SWAP = {"left": "right", "right": "left"}
 
 
