@@ -159,6 +159,14 @@ def evaluate_artist(
     return result, work_images, made, painted_truth
 
 
+def attribution(
+    classifier: NearestCentroid, images: list[Image.Image], handle: str, texture_only: bool = False
+) -> float:
+    """The share of images the classifier gives to the artist `handle`."""
+    features = np.stack([style_features(image, texture_only) for image in images])
+    return float(np.mean([label == handle for label in classifier.predict(features)]))
+
+
 def main() -> None:
     """Run every measurement and print one table (and JSON with --json)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -205,28 +213,10 @@ def main() -> None:
     for handle in handles:
         made = generated[handle]
         result = results["artists"][handle]
-        result["attribution"] = float(
-            np.mean(
-                [p == handle for p in full.predict(np.stack([style_features(m) for m in made]))]
-            )
-        )
+        result["attribution"] = attribution(full, made, handle)
         # The classifier's own ceiling: the artist's procedural paintings of the same scenes.
-        result["attribution_painted_truth"] = float(
-            np.mean(
-                [
-                    p == handle
-                    for p in full.predict(np.stack([style_features(m) for m in painted[handle]]))
-                ]
-            )
-        )
-        result["attribution_texture_only"] = float(
-            np.mean(
-                [
-                    p == handle
-                    for p in texture.predict(np.stack([style_features(m, True) for m in made]))
-                ]
-            )
-        )
+        result["attribution_painted_truth"] = attribution(full, painted[handle], handle)
+        result["attribution_texture_only"] = attribution(texture, made, handle, texture_only=True)
         print(
             f"{handle:8} {result['training_seconds']:8.1f} {result['seconds_per_image']:8.2f} "
             f"{result['attribution']:6.2f} {result['attribution_painted_truth']:6.2f} "
