@@ -2,8 +2,16 @@
 
 After GPNN (Granot et al., CVPR 2022): at each scale the image so far is cut into overlapping
 patches; each is matched against blurred patches of the artist's works and replaced by the sharp
-patch found there; overlaps are blended with a Gaussian window. A second pass at each scale
-matches against the sharp patches themselves, which removes most seams.
+patch found there. A second pass at each scale matches against the sharp patches themselves,
+which removes most seams. Three choices keep the artist's texture and the layout's colours:
+
+- coherence (after Ashikhmin, 2001): a patch that continues its left or upper neighbour's
+  source, one stride on in the same work, is preferred over the nearest match unless it fits
+  much worse, so strokes and dots are copied in runs rather than averaged from strangers;
+- each pixel comes from the central part of the patches covering it, not a wide blend, which
+  would halve the fine detail (measured: docs/benchmarks.md);
+- between scales the picture's low frequencies are pulled back to the layout's, so that small
+  objects the patches lost at one scale are searched for again at the next.
 """
 
 from __future__ import annotations
@@ -13,12 +21,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
+from PIL import Image, ImageFilter
 
 PATCH = 8
 PCA_DIMS = 32
 EXACT_LIMIT = 40_000
 PROBES = 12
+LOW_FREQUENCY_RADIUS = 6.0  # Gaussian radius at 256 px of the colours kept from the layout
 FloatImage = NDArray[np.float32]
 
 
@@ -29,6 +38,28 @@ class Scale:
     size: int
     key_stride: int
     query_stride: int
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How patches are chosen and put together; `plain()` leaves out all three choices."""
+
+    coherence: float = 2.0  # a continuation is taken within (1 + this) x the nearest distance
+    centre_half_width: float | None = 2.0  # pixels from a patch's centre painted at full weight
+    keep_layout_colours: bool = True
+
+    @classmethod
+    def plain(cls) -> RenderSettings:
+        """Nearest patches, a Gaussian blend, no colour correction: the baseline of the bench."""
+        return cls(coherence=0.0, centre_half_width=None, keep_layout_colours=False)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The top-left corners of the patches cut from a picture, row by row."""
+
+    ys: list[int]
+    xs: list[int]
 
 
 DEFAULT_SCALES: tuple[Scale, ...] = (Scale(64, 2, 2), Scale(128, 2, 4), Scale(256, 4, 4))
@@ -55,10 +86,34 @@ def _positions(size: int, stride: int) -> list[int]:
     return points
 
 
-def _gaussian_window() -> FloatImage:
+def _window(centre_half_width: float | None) -> FloatImage:
+    """Full weight on each patch's central pixels, a faint Gaussian elsewhere (for the borders).
+
+    Without a centre width, the Gaussian alone: overlapping patches are averaged.
+    """
     axis = np.arange(PATCH, dtype=np.float32) - (PATCH - 1) / 2
-    g = np.exp(-(axis**2) / (2 * (PATCH / 4) ** 2))
-    return np.outer(g, g).astype(np.float32)[:, :, None]
+    bell = np.exp(-(axis**2) / (2 * (PATCH / 4) ** 2))
+    window: FloatImage = np.outer(bell, bell).astype(np.float32)
+    if centre_half_width is not None:
+        centre = (np.abs(axis) < centre_half_width).astype(np.float32)
+        window = np.outer(centre, centre) + np.float32(1e-3) * window
+    return window[:, :, None]
+
+
+def _blur(pixels: FloatImage, radius: float) -> FloatImage:
+    image = Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8), "RGB")
+    return np.asarray(image.filter(ImageFilter.GaussianBlur(radius)), np.float32)
+
+
+def keep_layout_colours(pixels: FloatImage, layout: Image.Image) -> FloatImage:
+    """The picture with its low frequencies replaced by the layout's (its texture is kept)."""
+    size = pixels.shape[0]
+    target = np.asarray(
+        layout.convert("RGB").resize((size, size), Image.Resampling.BICUBIC), np.float32
+    )
+    radius = LOW_FREQUENCY_RADIUS * size / 256
+    corrected: FloatImage = pixels + _blur(target, radius) - _blur(pixels, radius)
+    return corrected
 
 
 def _search_index(vectors: NDArray[np.float32]) -> Any:
@@ -81,8 +136,10 @@ def _search_index(vectors: NDArray[np.float32]) -> Any:
 class _Level:
     """The artist's patches at one scale: blurred keys, sharp values, a PCA and a search index."""
 
-    def __init__(self, works: list[FloatImage], scale: Scale) -> None:
+    def __init__(self, works: list[FloatImage], scale: Scale, settings: RenderSettings) -> None:
         self.scale = scale
+        self.settings = settings
+        self.window = _window(settings.centre_half_width)
         sharp = [_resize(work, scale.size) for work in works]
         blurred = [_resize(_resize(work, scale.size // 2), scale.size) for work in sharp]
         self.values = np.concatenate([_patches(w, scale.key_stride) for w in sharp])
@@ -92,35 +149,99 @@ class _Level:
         sample = centred[:: max(1, len(centred) // 20000)].astype(np.float64)
         _, vectors = np.linalg.eigh(sample.T @ sample)
         self.components = np.ascontiguousarray(vectors[:, ::-1][:, :PCA_DIMS], np.float32)
-        self.blurred_index = _search_index(self._project(blurred_keys))
-        self.sharp_index = _search_index(self._project(self.values))
+        self.blurred_keys = self._project(blurred_keys)
+        self.sharp_keys = self._project(self.values)
+        self.blurred_index = _search_index(self.blurred_keys)
+        self.sharp_index = _search_index(self.sharp_keys)
+        self.grid = len(range(0, scale.size - PATCH + 1, scale.key_stride))
 
     def _project(self, patches: NDArray[np.float32]) -> NDArray[np.float32]:
         return np.ascontiguousarray((patches - self.mean) @ self.components, np.float32)
 
-    def replace(self, pixels: FloatImage, sharp: bool) -> FloatImage:
-        """Each patch of `pixels` replaced by its nearest artist patch, blended back together."""
+    def continuation(self, source: int, down: int, right: int) -> int | None:
+        """The patch `down` and `right` pixels on from `source` in the same work, if any."""
+        if down % self.scale.key_stride or right % self.scale.key_stride:
+            return None
+        work, rest = divmod(source, self.grid * self.grid)
+        row, column = divmod(rest, self.grid)
+        row += down // self.scale.key_stride
+        column += right // self.scale.key_stride
+        if row >= self.grid or column >= self.grid:
+            return None
+        return (work * self.grid + row) * self.grid + column
+
+    def coherent_picks(
+        self,
+        queries: NDArray[np.float32],
+        keys: NDArray[np.float32],
+        nearest_distances: NDArray[np.float32],
+        nearest: NDArray[np.int64],
+        ys: list[int],
+        xs: list[int],
+    ) -> NDArray[np.int64]:
+        """In reading order, each query's nearest patch, or a neighbour's continuation."""
+        if self.settings.coherence <= 0:
+            return nearest.astype(np.int64)
+        picks = np.empty(len(queries), np.int64)
+        for row, y in enumerate(ys):
+            for column, x in enumerate(xs):
+                k = row * len(xs) + column
+                pick, limit = (
+                    int(nearest[k]),
+                    float(nearest_distances[k]) * (1 + self.settings.coherence),
+                )
+                candidates = []
+                if column > 0:
+                    candidates.append(self.continuation(int(picks[k - 1]), 0, x - xs[column - 1]))
+                if row > 0:
+                    candidates.append(
+                        self.continuation(int(picks[k - len(xs)]), y - ys[row - 1], 0)
+                    )
+                for candidate in candidates:
+                    if candidate is None:
+                        continue
+                    distance = float(((keys[candidate] - queries[k]) ** 2).sum())
+                    if distance <= limit:
+                        pick, limit = candidate, distance
+                picks[k] = pick
+        return picks
+
+    def choose(self, pixels: FloatImage, sharp: bool) -> tuple[NDArray[np.int64], Grid]:
+        """The artist patch chosen for each patch of `pixels`, and where those patches sit."""
         size, stride = self.scale.size, self.scale.query_stride
-        ys = _positions(size, stride)
-        xs = _positions(size, stride)
+        grid = Grid(_positions(size, stride), _positions(size, stride))
         windows = np.lib.stride_tricks.sliding_window_view(pixels, (PATCH, PATCH, 3))[:, :, 0]
         queries = np.ascontiguousarray(
-            windows[np.ix_(ys, xs)].reshape(-1, PATCH * PATCH * 3), np.float32
+            windows[np.ix_(grid.ys, grid.xs)].reshape(-1, PATCH * PATCH * 3), np.float32
         )
-        index = self.sharp_index if sharp else self.blurred_index
-        _, found = index.search(self._project(queries), 1)
-        chosen = self.values[found[:, 0]].reshape(-1, PATCH, PATCH, 3)
-        weight = _gaussian_window()
+        index, keys = (
+            (self.sharp_index, self.sharp_keys)
+            if sharp
+            else (self.blurred_index, self.blurred_keys)
+        )
+        projected = self._project(queries)
+        distances, found = index.search(projected, 1)
+        picks = self.coherent_picks(projected, keys, distances[:, 0], found[:, 0], grid.ys, grid.xs)
+        return picks, grid
+
+    def paint(self, picks: NDArray[np.int64], grid: Grid) -> FloatImage:
+        """The chosen patches put together, each pixel weighted by its place in each patch."""
+        size = self.scale.size
+        chosen = self.values[picks].reshape(-1, PATCH, PATCH, 3)
         total = np.zeros((size, size, 3), np.float32)
         norm = np.zeros((size, size, 1), np.float32)
         k = 0
-        for y in ys:
-            for x in xs:
-                total[y : y + PATCH, x : x + PATCH] += chosen[k] * weight
-                norm[y : y + PATCH, x : x + PATCH] += weight
+        for y in grid.ys:
+            for x in grid.xs:
+                total[y : y + PATCH, x : x + PATCH] += chosen[k] * self.window
+                norm[y : y + PATCH, x : x + PATCH] += self.window
                 k += 1
-        blended: FloatImage = (total / np.maximum(norm, 1e-6)).astype(np.float32)
-        return blended
+        painted: FloatImage = (total / np.maximum(norm, 1e-6)).astype(np.float32)
+        return painted
+
+    def replace(self, pixels: FloatImage, sharp: bool) -> FloatImage:
+        """Each patch of `pixels` replaced by an artist patch (against blurred or sharp keys)."""
+        return self.paint(*self.choose(pixels, sharp))
 
 
 class PatchRenderer:
@@ -131,13 +252,15 @@ class PatchRenderer:
         works: list[Image.Image],
         scales: tuple[Scale, ...] = DEFAULT_SCALES,
         mirror: bool = True,
+        settings: RenderSettings | None = None,
     ) -> None:
         if not works:
             raise ValueError("The renderer needs at least one work to take patches from.")
         arrays = [np.asarray(w.convert("RGB"), np.float32) for w in works]
         if mirror:
             arrays += [a[:, ::-1].copy() for a in arrays]
-        self.levels = [_Level(arrays, scale) for scale in scales]
+        self.settings = settings or RenderSettings()
+        self.levels = [_Level(arrays, scale, self.settings) for scale in scales]
 
     @property
     def output_size(self) -> int:
@@ -154,4 +277,6 @@ class PatchRenderer:
                 pixels = pixels + rng.normal(0.0, noise, pixels.shape).astype(np.float32)
             pixels = level.replace(pixels, sharp=False)
             pixels = level.replace(pixels, sharp=True)
+            if self.settings.keep_layout_colours and number < len(self.levels) - 1:
+                pixels = keep_layout_colours(pixels, layout)
         return Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8), "RGB")
