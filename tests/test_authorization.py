@@ -10,6 +10,7 @@ Each case runs against a fresh world:
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,10 +120,15 @@ def json_call(method: str, path: str, body: Callable[[World], Any] | None = None
 
 
 def upload_call(path: str) -> Call:
+    # Seeds 110-209 paint colours unlike each other's and the world's works (101, 102): seeds
+    # that agree modulo 256 paint the same colour, and such an upload is not a new work but a
+    # duplicate (the uploader's own) or a near-copy (someone else's).
+    seeds = itertools.count()
+
     def call(client: TestClient, world: World, headers: dict[str, str]) -> Any:
-        files = [("file", ("a.png", png_bytes(uuid.uuid4().int % 10_000 + 200)))]
-        if path.endswith("batch"):
-            files = [("files", ("a.png", png_bytes(uuid.uuid4().int % 10_000 + 200)))]
+        image = png_bytes(110 + next(seeds) % 100)
+        field = "files" if path.endswith("batch") else "file"
+        files = [(field, ("a.png", image))]
         return client.post(path, headers=headers, files=files, data={"attest_rights": "true"})
 
     return call
