@@ -349,3 +349,114 @@ def test_who_owns_what_is_a_page_of_the_site_with_every_rule(client: TestClient)
     rules = re.findall(r"<dt>(R\d+)</dt>", page.text)
     assert rules == [f"R{n}" for n in range(1, 12)]
     assert 'href="https://openai.com/policies/terms-of-use"' in page.text
+
+
+def own_image(client: TestClient, username: str) -> str:
+    """Sign `username` up and give them an image made with their own model; its id."""
+    from hallmark.accounts.repository import UserRepository
+
+    app_state = client.app.state  # type: ignore[attr-defined]
+    sign_up(client, username)
+    with transaction(app_state.session_factory) as session:
+        artist = UserRepository(session).get_by_username(username)
+        assert artist is not None
+        upload = upload_artwork(
+            session, app_state.instance, artist, png_bytes(13), rights_attested=True
+        )
+        assert upload.artwork is not None
+        style = create_style(session, artist, "Inks", [upload.artwork.id])
+        set_style_status(session, style, StyleStatus.READY)
+        made = record_generation(
+            session, app_state.instance, artist, style, prompt="a boat", seed=1, image=png_bytes(14)
+        )
+        return str(made.id)
+
+
+def open_offers(client: TestClient, generation_id: str) -> list[tuple[int, str, bool]]:
+    """(price, currency, exclusive) of the image's offers that are not withdrawn."""
+    from hallmark.licensing.models import LicenseOffer
+
+    app_state = client.app.state  # type: ignore[attr-defined]
+    with transaction(app_state.session_factory) as session:
+        offers = session.query(LicenseOffer).filter_by(withdrawn_at=None).all()
+        return [
+            (o.price_minor, o.currency, o.exclusive)
+            for o in offers
+            if str(o.generation_id) == generation_id
+        ]
+
+
+def test_an_owner_offers_and_withdraws_a_license_from_the_image_page(client: TestClient) -> None:
+    generation_id = own_image(client, "pia")
+    page = f"/images/{generation_id}/page"
+    assert "You have no offer on this image yet" in client.get(page).text
+    token = csrf_of(client, page)
+
+    offered = client.post(
+        f"/images/{generation_id}/offers",
+        data={
+            "template": "extended",
+            "price": "12.5",
+            "currency": "usd",
+            "exclusive": "true",
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+
+    assert offered.status_code == 303
+    assert open_offers(client, generation_id) == [(1250, "USD", True)]
+    shown = client.get(page).text
+    assert "Extended</strong> — 12.50 USD" in shown and "Withdraw" in shown
+    offer_id = re.search(r"/offers/([0-9a-f-]{36})/withdraw", shown)
+    assert offer_id is not None
+    client.post(
+        f"/images/{generation_id}/offers/{offer_id.group(1)}/withdraw",
+        data={"csrf_token": token},
+    )
+    assert open_offers(client, generation_id) == []
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "message"),
+    [
+        ({"template": "standard", "price": "twelve"}, 422, "is not an amount like 15 or 15.00"),
+        ({"template": "standard", "price": "-3"}, 422, "is not an amount"),
+        ({"template": "standard", "price": "1.999"}, 422, "is not an amount"),
+        ({"template": "gift", "price": "5"}, 422, "Unknown license template"),
+        ({"template": "standard", "price": "5", "currency": "E1"}, 422, "currency"),
+    ],
+)
+def test_a_bad_offer_is_refused_with_its_reason_and_nothing_is_offered(
+    client: TestClient, form: dict[str, str], status: int, message: str
+) -> None:
+    generation_id = own_image(client, "pia")
+    token = csrf_of(client, f"/images/{generation_id}/page")
+
+    refused = client.post(f"/images/{generation_id}/offers", data={**form, "csrf_token": token})
+
+    assert refused.status_code == status
+    assert message in refused.text
+    assert open_offers(client, generation_id) == []
+
+
+def test_nobody_but_the_owner_offers_an_image_and_a_forged_form_offers_nothing(
+    client: TestClient,
+) -> None:
+    generation_id = own_image(client, "pia")
+    forged = client.post(
+        f"/images/{generation_id}/offers",
+        data={"template": "standard", "price": "5", "csrf_token": "forged"},
+    )
+    assert forged.status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_of(client, "/")})
+    sign_up(client, "quinn")
+    token = csrf_of(client, "/")
+
+    stranger = client.post(
+        f"/images/{generation_id}/offers",
+        data={"template": "standard", "price": "5", "csrf_token": token},
+    )
+
+    assert stranger.status_code == 404
+    assert open_offers(client, generation_id) == []

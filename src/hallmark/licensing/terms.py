@@ -145,6 +145,15 @@ TEMPLATES: dict[str, LicenseTerms] = {
 }
 
 
+def price_in_minor_units(text: str) -> int:
+    """A price typed as "15", "15.5" or "15.00" in cents; anything else is refused by name."""
+    cleaned = text.strip().replace(",", ".")
+    if not re.fullmatch(r"\d{1,9}(\.\d{1,2})?", cleaned):
+        raise InvalidInput(f"The price '{text[:20]}' is not an amount like 15 or 15.00.")
+    whole, _, cents = cleaned.partition(".")
+    return int(whole) * 100 + int(cents.ljust(2, "0") or 0)
+
+
 def terms_from_template(
     template: str,
     *,

@@ -16,6 +16,7 @@ from hallmark.generations import service as generations
 from hallmark.ledger import service as ledger
 from hallmark.licensing import service as licensing
 from hallmark.licensing.certificates import certificate_html
+from hallmark.licensing.terms import TEMPLATES, price_in_minor_units
 from hallmark.provenance.service import verify_file
 from hallmark.styles.models import StyleModel
 from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
@@ -39,8 +40,17 @@ def _image_context(
         may_download = True
     except AppError:
         may_download = False
+    is_owner = generation.owner_id == user.id
+    own_offers = [
+        offer
+        for offer in (licensing.offers_of_owner(session, user) if is_owner else [])
+        if offer.generation_id == generation_id and offer.withdrawn_at is None
+    ]
     return {
         "generation": generation,
+        "is_owner": is_owner,
+        "own_offers": own_offers,
+        "templates": {key: terms.name for key, terms in TEMPLATES.items()},
         "owner": owner.username if owner else "?",
         "style_name": style.name if style else "?",
         "may_download": may_download,
@@ -79,9 +89,8 @@ def buy_license(
     if user is None:
         return to_login(request)
     if not form_is_genuine(request, csrf_token):
-        context = _image_context(session, instance, user, generation_id)
-        return render(
-            request, "image.html", {**context, "error": FORGED_FORM}, user=user, status_code=403
+        return _image_page_with_error(
+            request, session, instance, user, generation_id, FORGED_FORM, 403
         )
     try:
         with session.begin_nested():
@@ -95,14 +104,93 @@ def buy_license(
                 platform_fee_bps=instance.settings.platform_fee_bps,
             )
     except AppError as error:
-        context = _image_context(session, instance, user, generation_id)
         rule = f" ({error.rule})" if error.rule else ""
-        return render(
-            request,
-            "image.html",
-            {**context, "error": f"{error.message}{rule}"},
-            user=user,
-            status_code=error.status_code,
+        return _image_page_with_error(
+            request, session, instance, user, generation_id, error.message + rule, error.status_code
+        )
+    return RedirectResponse(f"/images/{generation_id}/page", status_code=303)
+
+
+def _image_page_with_error(
+    request: Request,
+    session: SessionDep,
+    instance: InstanceDep,
+    user: User,
+    generation_id: uuid.UUID,
+    message: str,
+    status_code: int,
+) -> Response:
+    context = _image_context(session, instance, user, generation_id)
+    return render(
+        request, "image.html", {**context, "error": message}, user=user, status_code=status_code
+    )
+
+
+@router.post("/images/{generation_id}/offers", response_class=HTMLResponse, response_model=None)
+def offer_license(
+    generation_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    instance: InstanceDep,
+    template: Annotated[str, Form(max_length=32)],
+    price: Annotated[str, Form(max_length=32)],
+    currency: Annotated[str, Form(max_length=3)] = "EUR",
+    exclusive: Annotated[bool, Form()] = False,
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """The image's owner offers licenses on it at their own price and terms (R6)."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    if not form_is_genuine(request, csrf_token):
+        return _image_page_with_error(
+            request, session, instance, user, generation_id, FORGED_FORM, 403
+        )
+    try:
+        with session.begin_nested():
+            licensing.create_offer(
+                session,
+                user,
+                template=template,
+                price_minor=price_in_minor_units(price),
+                currency=currency.upper(),
+                exclusive=exclusive,
+                generation_id=generation_id,
+            )
+    except AppError as error:
+        rule = f" ({error.rule})" if error.rule else ""
+        return _image_page_with_error(
+            request, session, instance, user, generation_id, error.message + rule, error.status_code
+        )
+    return RedirectResponse(f"/images/{generation_id}/page", status_code=303)
+
+
+@router.post(
+    "/images/{generation_id}/offers/{offer_id}/withdraw",
+    response_class=HTMLResponse,
+    response_model=None,
+)
+def withdraw_offer(
+    generation_id: uuid.UUID,
+    offer_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    instance: InstanceDep,
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """The owner stops an offer; licenses already sold under it stay valid."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    if not form_is_genuine(request, csrf_token):
+        return _image_page_with_error(
+            request, session, instance, user, generation_id, FORGED_FORM, 403
+        )
+    try:
+        licensing.withdraw_offer(session, user, offer_id)
+    except AppError as error:
+        return _image_page_with_error(
+            request, session, instance, user, generation_id, error.message, error.status_code
         )
     return RedirectResponse(f"/images/{generation_id}/page", status_code=303)
 
