@@ -240,6 +240,12 @@ def test_an_artist_uploads_trains_publishes_and_another_creates_with_the_model(
         expect(artist.get_by_text("succeeded")).to_be_visible(timeout=120_000)
         expect(artist.get_by_role("img", name="generated image 1")).to_be_visible()
         artist.screenshot(path=str(shots / "created.png"), full_page=True)
+        artist.get_by_role("link", name="Image 1: credentials and licenses").click()
+        artist.get_by_label("Terms").select_option("extended")
+        artist.get_by_label("Price").fill("40")
+        artist.get_by_role("button", name="Offer a license").click()
+        expect(artist.locator("#own-offers")).to_contain_text("Extended — 40.00 EUR")
+        artist.screenshot(path=str(shots / "offer-a-license.png"), full_page=True)
 
         other = browser.new_page(viewport={"width": 1000, "height": 700})
         sign_up_in(other, server, "eli")
