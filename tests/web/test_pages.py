@@ -460,3 +460,54 @@ def test_nobody_but_the_owner_offers_an_image_and_a_forged_form_offers_nothing(
 
     assert stranger.status_code == 404
     assert open_offers(client, generation_id) == []
+
+
+def test_a_running_jobs_page_follows_its_progress_live_and_only_its_requester_sees_it(
+    client: TestClient,
+) -> None:
+    from hallmark.accounts.repository import UserRepository
+    from hallmark.jobs.models import Job, JobKind
+
+    app_state = client.app.state  # type: ignore[attr-defined]
+    sign_up(client, "rae")
+    with transaction(app_state.session_factory) as session:
+        rae = UserRepository(session).get_by_username("rae")
+        assert rae is not None
+        upload = upload_artwork(
+            session, app_state.instance, rae, png_bytes(15), rights_attested=True
+        )
+        assert upload.artwork is not None
+        style = create_style(session, rae, "Chalk", [upload.artwork.id])
+        job = Job(
+            kind=JobKind.TRAIN_STYLE.value,
+            state="running",
+            requester_id=rae.id,
+            style_id=style.id,
+            step=30,
+            total=120,
+            loss=0.1234,
+            eta_seconds=42.0,
+        )
+        session.add(job)
+        session.flush()
+        job_id = job.id
+
+    page = client.get(f"/jobs/{job_id}").text
+    progress = client.get(f"/jobs/{job_id}/progress")
+
+    assert 'src="/static/job.js"' in page and f'data-progress="/jobs/{job_id}/progress"' in page
+    assert progress.json() == {
+        "state": "running",
+        "step": 30,
+        "total": 120,
+        "percent": 25,
+        "loss": 0.1234,
+        "eta_seconds": 42.0,
+        "samples": 0,
+        "running": True,
+    }
+    assert client.get("/static/job.js").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf_of(client, "/")})
+    assert client.get(f"/jobs/{job_id}/progress").status_code == 404
+    sign_up(client, "sol")
+    assert client.get(f"/jobs/{job_id}/progress").status_code == 404

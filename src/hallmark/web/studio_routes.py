@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from hallmark.accounts.models import User
 from hallmark.artworks import service as artworks
@@ -15,7 +15,7 @@ from hallmark.deps import BlobStoreDep, InstanceDep, SessionDep, blob_response
 from hallmark.errors import AppError, NotFound
 from hallmark.generations import service as generations
 from hallmark.jobs import service as jobs
-from hallmark.jobs.models import JobKind
+from hallmark.jobs.models import Job, JobKind
 from hallmark.licensing.service import grants_for
 from hallmark.styles import service as styles
 from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
@@ -139,9 +139,32 @@ def train_new_style(
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
+def job_progress(job: Job) -> dict[str, Any]:
+    """What the job page shows of a job while it runs (also served as JSON for live updates)."""
+    return {
+        "state": job.state,
+        "step": job.step,
+        "total": job.total,
+        "percent": round(100 * job.step / job.total) if job.total else 0,
+        "loss": job.loss,
+        "eta_seconds": job.eta_seconds,
+        "samples": len(job.result.get("samples", [])),
+        "running": job.state in ("queued", "running"),
+    }
+
+
+@router.get("/jobs/{job_id}/progress", response_model=None)
+def job_progress_json(job_id: uuid.UUID, request: Request, session: SessionDep) -> Response:
+    """A job's progress as JSON: the job page polls it to update itself without reloading."""
+    user = page_user(request, session)
+    if user is None:
+        raise NotFound("No such job.")
+    return JSONResponse(job_progress(jobs.get_job(session, user, job_id)))
+
+
 @router.get("/jobs/{job_id}", response_class=HTMLResponse, response_model=None)
 def job_page(job_id: uuid.UUID, request: Request, session: SessionDep) -> Response:
-    """A training's or generation's progress; the page refreshes itself until it is done."""
+    """A training's or generation's progress, updated live until it is done."""
     user = page_user(request, session)
     if user is None:
         return to_login(request)
@@ -152,14 +175,15 @@ def job_page(job_id: uuid.UUID, request: Request, session: SessionDep) -> Respon
     if job.kind == JobKind.GENERATE_IMAGES.value:
         for generation_id in job.result.get("generation_ids", []):
             made.append(uuid.UUID(generation_id))
+    progress = job_progress(job)
     context = {
         "job": job,
         "style": style,
         "owner": owner.username if owner else "?",
-        "samples": range(len(job.result.get("samples", []))),
+        "samples": range(progress["samples"]),
         "made": made,
-        "percent": round(100 * job.step / job.total) if job.total else 0,
-        "running": job.state in ("queued", "running"),
+        "percent": progress["percent"],
+        "running": progress["running"],
         "is_owner": style.owner_id == user.id,
     }
     return render(request, "job.html", context, user=user)
