@@ -119,6 +119,8 @@ def test_demo_tour_runs_and_shows_the_rules(tmp_path: Path) -> None:
     assert "owned by @ana (pdq" in result.stdout
     assert result.stdout.count("owned by @ana (R4), made by @cleo") == 2
     assert "ledger reconciled: True" in result.stdout
+    assert "ana's own Extended license on the other image, 40.00 EUR" in result.stdout
+    assert "ana's balance due: 52.00 EUR" in result.stdout
     assert "signed by a certificate this studio trusts" in result.stdout
     assert "refused under R2" in result.stdout
     rerun = run_hallmark(tmp_path / "data", "demo", timeout=600)

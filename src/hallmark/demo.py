@@ -167,7 +167,7 @@ def run_demo(console: Console, training_steps: int | None = None) -> None:
             rule = generation.ownership_rule
             console.print(f"  {path.name}: owned by @ana ({rule}), made by @cleo")
 
-        console.rule("7. cleo licenses one from ana; the platform sells it for her (R7)")
+        console.rule("7. cleo licenses both: one the platform sells for ana (R7), one at her price")
         offer = licensing.create_offer(
             session, users["ana"], template="standard", price_minor=1500, style_id=style.id
         )
@@ -191,6 +191,23 @@ def run_demo(console: Console, training_steps: int | None = None) -> None:
         console.print(
             f"  Standard license for 15.00 EUR: ana earns {bought.owner_share_minor / 100:.2f}, "
             f"the platform keeps {bought.platform_share_minor / 100:.2f}"
+        )
+        own_price = licensing.create_offer(
+            session, users["ana"], template="extended", price_minor=4000, generation_id=made[1].id
+        )
+        second = licensing.purchase_license(
+            session,
+            users["cleo"],
+            made[1].id,
+            own_price.id,
+            idempotency_key=f"demo-{made[1].id}",
+            payments=instance.payments,
+            platform_fee_bps=instance.settings.platform_fee_bps,
+        )
+        console.print(
+            f"  ana's own Extended license on the other image, 40.00 EUR (R6; offered from the "
+            f"image's page too): ana earns {second.owner_share_minor / 100:.2f}, "
+            f"the platform keeps {second.platform_share_minor / 100:.2f}"
         )
         due = ledger.balance_due(session, users["ana"].id, "EUR")
         report = licensing.reconcile(session)
