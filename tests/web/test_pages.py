@@ -389,7 +389,10 @@ def open_offers(client: TestClient, generation_id: str) -> list[tuple[int, str, 
 def test_an_owner_offers_and_withdraws_a_license_from_the_image_page(client: TestClient) -> None:
     generation_id = own_image(client, "pia")
     page = f"/images/{generation_id}/page"
-    assert "You have no offer on this image yet" in client.get(page).text
+    first = client.get(page).text
+    assert "<title>Image by @pia · Hallmark</title>" in first
+    assert first.count("Offer a license") == 1
+    assert "You have no offer on this image yet" in first
     token = csrf_of(client, page)
 
     offered = client.post(
