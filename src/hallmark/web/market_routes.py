@@ -20,7 +20,7 @@ from hallmark.licensing.terms import TEMPLATES, price_in_minor_units
 from hallmark.provenance.service import verify_file
 from hallmark.styles.models import StyleModel
 from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
-from hallmark.web.studio_routes import to_login
+from hallmark.web.studio_routes import refused, to_login
 
 router = APIRouter(include_in_schema=False)
 CHART_WIDTH, CHART_HEIGHT = 560, 180
@@ -62,6 +62,19 @@ def _image_context(
     }
 
 
+def _image_refused(
+    request: Request,
+    session: SessionDep,
+    instance: InstanceDep,
+    user: User,
+    generation_id: uuid.UUID,
+    error: AppError | str,
+) -> Response:
+    """The image page again, saying what went wrong."""
+    context = _image_context(session, instance, user, generation_id)
+    return refused(request, "image.html", user, error, **context)
+
+
 @router.get("/images/{generation_id}/page", response_class=HTMLResponse, response_model=None)
 def image_page(
     generation_id: uuid.UUID, request: Request, session: SessionDep, instance: InstanceDep
@@ -89,9 +102,7 @@ def buy_license(
     if user is None:
         return to_login(request)
     if not form_is_genuine(request, csrf_token):
-        return _image_page_with_error(
-            request, session, instance, user, generation_id, FORGED_FORM, 403
-        )
+        return _image_refused(request, session, instance, user, generation_id, FORGED_FORM)
     try:
         with session.begin_nested():
             licensing.purchase_license(
@@ -104,26 +115,8 @@ def buy_license(
                 platform_fee_bps=instance.settings.platform_fee_bps,
             )
     except AppError as error:
-        rule = f" ({error.rule})" if error.rule else ""
-        return _image_page_with_error(
-            request, session, instance, user, generation_id, error.message + rule, error.status_code
-        )
+        return _image_refused(request, session, instance, user, generation_id, error)
     return RedirectResponse(f"/images/{generation_id}/page", status_code=303)
-
-
-def _image_page_with_error(
-    request: Request,
-    session: SessionDep,
-    instance: InstanceDep,
-    user: User,
-    generation_id: uuid.UUID,
-    message: str,
-    status_code: int,
-) -> Response:
-    context = _image_context(session, instance, user, generation_id)
-    return render(
-        request, "image.html", {**context, "error": message}, user=user, status_code=status_code
-    )
 
 
 @router.post("/images/{generation_id}/offers", response_class=HTMLResponse, response_model=None)
@@ -143,9 +136,7 @@ def offer_license(
     if user is None:
         return to_login(request)
     if not form_is_genuine(request, csrf_token):
-        return _image_page_with_error(
-            request, session, instance, user, generation_id, FORGED_FORM, 403
-        )
+        return _image_refused(request, session, instance, user, generation_id, FORGED_FORM)
     try:
         with session.begin_nested():
             licensing.create_offer(
@@ -158,10 +149,7 @@ def offer_license(
                 generation_id=generation_id,
             )
     except AppError as error:
-        rule = f" ({error.rule})" if error.rule else ""
-        return _image_page_with_error(
-            request, session, instance, user, generation_id, error.message + rule, error.status_code
-        )
+        return _image_refused(request, session, instance, user, generation_id, error)
     return RedirectResponse(f"/images/{generation_id}/page", status_code=303)
 
 
@@ -183,15 +171,11 @@ def withdraw_offer(
     if user is None:
         return to_login(request)
     if not form_is_genuine(request, csrf_token):
-        return _image_page_with_error(
-            request, session, instance, user, generation_id, FORGED_FORM, 403
-        )
+        return _image_refused(request, session, instance, user, generation_id, FORGED_FORM)
     try:
         licensing.withdraw_offer(session, user, offer_id)
     except AppError as error:
-        return _image_page_with_error(
-            request, session, instance, user, generation_id, error.message, error.status_code
-        )
+        return _image_refused(request, session, instance, user, generation_id, error)
     return RedirectResponse(f"/images/{generation_id}/page", status_code=303)
 
 
