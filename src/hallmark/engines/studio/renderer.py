@@ -176,13 +176,13 @@ class _Level:
         keys: NDArray[np.float32],
         nearest_distances: NDArray[np.float32],
         nearest: NDArray[np.int64],
-        ys: list[int],
-        xs: list[int],
+        grid: Grid,
     ) -> NDArray[np.int64]:
         """In reading order, each query's nearest patch, or a neighbour's continuation."""
         if self.settings.coherence <= 0:
             return nearest.astype(np.int64)
         picks = np.empty(len(queries), np.int64)
+        ys, xs = grid.ys, grid.xs
         for row, y in enumerate(ys):
             for column, x in enumerate(xs):
                 k = row * len(xs) + column
@@ -221,7 +221,7 @@ class _Level:
         )
         projected = self._project(queries)
         distances, found = index.search(projected, 1)
-        picks = self.coherent_picks(projected, keys, distances[:, 0], found[:, 0], grid.ys, grid.xs)
+        picks = self.coherent_picks(projected, keys, distances[:, 0], found[:, 0], grid)
         return picks, grid
 
     def paint(self, picks: NDArray[np.int64], grid: Grid) -> FloatImage:
