@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -75,6 +76,28 @@ def _image_refused(
     return refused(request, "image.html", user, error, **context)
 
 
+def _image_form(
+    request: Request,
+    session: SessionDep,
+    instance: InstanceDep,
+    generation_id: uuid.UUID,
+    csrf_token: str | None,
+    act: Callable[[User], object],
+) -> Response:
+    """A form posted from an image page: signed in, genuine, acted on, then back to the page."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    if not form_is_genuine(request, csrf_token):
+        return _image_refused(request, session, instance, user, generation_id, FORGED_FORM)
+    try:
+        with session.begin_nested():
+            act(user)
+    except AppError as error:
+        return _image_refused(request, session, instance, user, generation_id, error)
+    return RedirectResponse(f"/images/{generation_id}/page", status_code=303)
+
+
 @router.get("/images/{generation_id}/page", response_class=HTMLResponse, response_model=None)
 def image_page(
     generation_id: uuid.UUID, request: Request, session: SessionDep, instance: InstanceDep
@@ -98,25 +121,22 @@ def buy_license(
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Buy a license; the page's purchase key makes a double click or a retry charge once."""
-    user = page_user(request, session)
-    if user is None:
-        return to_login(request)
-    if not form_is_genuine(request, csrf_token):
-        return _image_refused(request, session, instance, user, generation_id, FORGED_FORM)
-    try:
-        with session.begin_nested():
-            licensing.purchase_license(
-                session,
-                user,
-                generation_id,
-                offer_id,
-                idempotency_key=f"page-{user.id}-{purchase_key}",
-                payments=instance.payments,
-                platform_fee_bps=instance.settings.platform_fee_bps,
-            )
-    except AppError as error:
-        return _image_refused(request, session, instance, user, generation_id, error)
-    return RedirectResponse(f"/images/{generation_id}/page", status_code=303)
+    return _image_form(
+        request,
+        session,
+        instance,
+        generation_id,
+        csrf_token,
+        lambda user: licensing.purchase_license(
+            session,
+            user,
+            generation_id,
+            offer_id,
+            idempotency_key=f"page-{user.id}-{purchase_key}",
+            payments=instance.payments,
+            platform_fee_bps=instance.settings.platform_fee_bps,
+        ),
+    )
 
 
 @router.post("/images/{generation_id}/offers", response_class=HTMLResponse, response_model=None)
@@ -132,25 +152,22 @@ def offer_license(
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
     """The image's owner offers licenses on it at their own price and terms (R6)."""
-    user = page_user(request, session)
-    if user is None:
-        return to_login(request)
-    if not form_is_genuine(request, csrf_token):
-        return _image_refused(request, session, instance, user, generation_id, FORGED_FORM)
-    try:
-        with session.begin_nested():
-            licensing.create_offer(
-                session,
-                user,
-                template=template,
-                price_minor=price_in_minor_units(price),
-                currency=currency.upper(),
-                exclusive=exclusive,
-                generation_id=generation_id,
-            )
-    except AppError as error:
-        return _image_refused(request, session, instance, user, generation_id, error)
-    return RedirectResponse(f"/images/{generation_id}/page", status_code=303)
+    return _image_form(
+        request,
+        session,
+        instance,
+        generation_id,
+        csrf_token,
+        lambda user: licensing.create_offer(
+            session,
+            user,
+            template=template,
+            price_minor=price_in_minor_units(price),
+            currency=currency.upper(),
+            exclusive=exclusive,
+            generation_id=generation_id,
+        ),
+    )
 
 
 @router.post(
@@ -167,16 +184,14 @@ def withdraw_offer(
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
     """The owner stops an offer; licenses already sold under it stay valid."""
-    user = page_user(request, session)
-    if user is None:
-        return to_login(request)
-    if not form_is_genuine(request, csrf_token):
-        return _image_refused(request, session, instance, user, generation_id, FORGED_FORM)
-    try:
-        licensing.withdraw_offer(session, user, offer_id)
-    except AppError as error:
-        return _image_refused(request, session, instance, user, generation_id, error)
-    return RedirectResponse(f"/images/{generation_id}/page", status_code=303)
+    return _image_form(
+        request,
+        session,
+        instance,
+        generation_id,
+        csrf_token,
+        lambda user: licensing.withdraw_offer(session, user, offer_id),
+    )
 
 
 @router.get("/licenses/{license_id}/certificate", response_class=HTMLResponse, response_model=None)
