@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import random
 
 import numpy as np
 import pytest
@@ -27,8 +28,6 @@ def impasto_works() -> tuple[Image.Image, ...]:
 
 def layout_of_a_new_scene() -> Image.Image:
     """dmitri's painting of a scene that is not one of the works, shrunk to a 16 px layout."""
-    import random
-
     scene = random_scene(random.Random("renderer-test"))
     return SAMPLE_ARTISTS["dmitri"].render(scene, 99, 128).resize((16, 16), Image.Resampling.BOX)
 
