@@ -6,15 +6,18 @@ Run: .venv/bin/python bench/studio_quality.py [--prompts 24] [--artists ana,bo]
 For each sample artist (20 captioned works at 256 px):
 - training seconds on this machine, and seconds per 256 px image;
 - style fidelity: each generated image attributed to an artist by a nearest-centroid classifier on
-  style features (colour, gradients, Gram matrices of a fixed random conv net) fitted on all
-  artists' training works; and a texture-only variant (no colour features); and, as the
-  classifier's own ceiling, the same for the artist's procedural paintings of the same scenes;
+  style features (colour, gradients, Gram matrices of a fixed random conv net; each family
+  weighted equally) fitted on all artists' training works; and a texture-only variant (no
+  colour features); and, as the classifier's own ceiling, the same for the artist's procedural
+  paintings of the same scenes;
 - prompt adherence on held-out prompts (scenes with a kind/colour/column combination the base
   model never saw), checked procedurally from each scene, against two baselines measured here:
   the same style given an empty prompt (a model that ignores the prompt) and the artist's own
   painting of the true scene (the ceiling of the check);
 - novelty: the closest any output comes to a training work, against half the median distance
-  between two training works (and, for scale, the distance between the two most alike works).
+  between two training works (and, for scale, the distance between the two most alike works),
+  by 32 px thumbnails and by the PDQ hashes of the product's near-copy guard; and how many
+  outputs the guard's own check calls a copy of a work (the artist's new paintings for scale).
 And the base model alone (32 px layouts, no artist): adherence on held-out scenes, with the
 empty-prompt baseline. Targets: training <= 300 s, <= 3 s per image, attribution >= 0.9,
 adherence >= 0.7 (base model >= 0.8), novelty ratio > 0.5.
@@ -44,7 +47,9 @@ from hallmark.samples.evaluation import (
     ColourMap,
     NearestCentroid,
     adherence_rate,
+    copy_check,
     novelty,
+    style_feature_weights,
     style_features,
 )
 from hallmark.samples.studio_base import held_out_scene, held_out_triples
@@ -139,6 +144,8 @@ def evaluate_artist(
         novelty([image], work_images[:i] + work_images[i + 1 :])[0]
         for i, image in enumerate(work_images)
     )
+    # The product's own near-copy fingerprints; the artist's new paintings of the prompts for scale.
+    copies, own_copies = copy_check(made, work_images), copy_check(painted_truth, work_images)
     if sheets is not None:
         contact_sheet(
             handle,
@@ -155,6 +162,11 @@ def evaluate_artist(
         "novelty_closest": round(closest, 2),
         "novelty_half_typical": round(typical / 2, 2),
         "closest_two_works": round(closest_works, 2),
+        "pdq_closest": copies.closest_pdq,
+        "pdq_half_typical": copies.typical_pdq / 2,
+        "near_copies": copies.near_copies,
+        "painted_truth_pdq_closest": own_copies.closest_pdq,
+        "painted_truth_near_copies": own_copies.near_copies,
     }
     return result, work_images, made, painted_truth
 
@@ -201,13 +213,17 @@ def main() -> None:
             training_labels += [handle] * len(works)
             generated[handle] = made
             print(handle, json.dumps(result), flush=True)
-    full = NearestCentroid.fit(np.stack([f for f, _ in training_features]), training_labels)
-    texture = NearestCentroid.fit(np.stack([t for _, t in training_features]), training_labels)
+    full = NearestCentroid.fit(
+        np.stack([f for f, _ in training_features]), training_labels, style_feature_weights()
+    )
+    texture = NearestCentroid.fit(
+        np.stack([t for _, t in training_features]), training_labels, style_feature_weights(True)
+    )
     print()
     header = (
         f"{'artist':8} {'train s':>8} {'s/image':>8} {'style':>6} {'truth':>6} {'texture':>8} "
         f"{'adhere':>7} {'empty':>6} {'ceiling':>8} {'closest':>8} {'half typ':>8} "
-        f"{'work-work':>9} {'novel':>5}"
+        f"{'work-work':>9} {'novel':>5} {'pdq':>4} {'half':>5} {'own':>4} {'copies':>6}"
     )
     print(header)
     for handle in handles:
@@ -225,7 +241,10 @@ def main() -> None:
             f"{result['painted_truth_ceiling']:8.3f} "
             f"{result['novelty_closest']:8.2f} {result['novelty_half_typical']:8.2f} "
             f"{result['closest_two_works']:9.2f} "
-            f"{'yes' if result['novelty_closest'] > result['novelty_half_typical'] else 'no':>5}"
+            f"{'yes' if result['novelty_closest'] > result['novelty_half_typical'] else 'no':>5} "
+            f"{result['pdq_closest']:4d} {result['pdq_half_typical']:5.1f} "
+            f"{result['painted_truth_pdq_closest']:4d} "
+            f"{result['near_copies']:3d}/{result['painted_truth_near_copies']:<2d}"
         )
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -37,6 +37,7 @@ from hallmark.samples.evaluation import (
     NearestCentroid,
     adherence_rate,
     novelty,
+    style_feature_weights,
     style_features,
 )
 
@@ -70,8 +71,12 @@ def main() -> None:
     }
     labels = [handle for handle in SAMPLE_ARTISTS for _ in works[handle]]
     all_works = [work for handle in SAMPLE_ARTISTS for work in works[handle]]
-    full = NearestCentroid.fit(np.stack([style_features(w) for w in all_works]), labels)
-    texture = NearestCentroid.fit(np.stack([style_features(w, True) for w in all_works]), labels)
+    full = NearestCentroid.fit(
+        np.stack([style_features(w) for w in all_works]), labels, style_feature_weights()
+    )
+    texture = NearestCentroid.fit(
+        np.stack([style_features(w, True) for w in all_works]), labels, style_feature_weights(True)
+    )
     settings = {"plain": RenderSettings.plain(), "default": RenderSettings()}
 
     print(
