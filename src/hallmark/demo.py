@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import secrets
+import uuid
 
 from PIL import Image
 from rich.console import Console
@@ -19,6 +20,7 @@ from hallmark.errors import AppError
 from hallmark.generations.service import generate_images
 from hallmark.ledger import service as ledger
 from hallmark.licensing import service as licensing
+from hallmark.licensing.models import License
 from hallmark.provenance.service import verify_file
 from hallmark.samples import SAMPLE_ARTISTS, sample_works
 from hallmark.samples.edits import COPY_EDITS
@@ -168,18 +170,23 @@ def run_demo(console: Console, training_steps: int | None = None) -> None:
             console.print(f"  {path.name}: owned by @ana ({rule}), made by @cleo")
 
         console.rule("7. cleo licenses both: one the platform sells for ana (R7), one at her price")
+
+        def cleo_buys(generation_id: uuid.UUID, offer_id: uuid.UUID) -> License:
+            """cleo buys a license on one of the images, charged once per image however often."""
+            return licensing.purchase_license(
+                session,
+                users["cleo"],
+                generation_id,
+                offer_id,
+                idempotency_key=f"demo-{generation_id}",
+                payments=instance.payments,
+                platform_fee_bps=instance.settings.platform_fee_bps,
+            )
+
         offer = licensing.create_offer(
             session, users["ana"], template="standard", price_minor=1500, style_id=style.id
         )
-        bought = licensing.purchase_license(
-            session,
-            users["cleo"],
-            made[0].id,
-            offer.id,
-            idempotency_key=f"demo-{made[0].id}",
-            payments=instance.payments,
-            platform_fee_bps=instance.settings.platform_fee_bps,
-        )
+        bought = cleo_buys(made[0].id, offer.id)
         certificate = licensing.certificate_for(
             session,
             users["cleo"],
@@ -195,15 +202,7 @@ def run_demo(console: Console, training_steps: int | None = None) -> None:
         own_price = licensing.create_offer(
             session, users["ana"], template="extended", price_minor=4000, generation_id=made[1].id
         )
-        second = licensing.purchase_license(
-            session,
-            users["cleo"],
-            made[1].id,
-            own_price.id,
-            idempotency_key=f"demo-{made[1].id}",
-            payments=instance.payments,
-            platform_fee_bps=instance.settings.platform_fee_bps,
-        )
+        second = cleo_buys(made[1].id, own_price.id)
         console.print(
             f"  ana's own Extended license on the other image, 40.00 EUR (R6; offered from the "
             f"image's page too): ana earns {second.owner_share_minor / 100:.2f}, "
