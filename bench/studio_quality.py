@@ -19,8 +19,9 @@ For each sample artist (20 captioned works at 256 px):
   by 32 px thumbnails and by the PDQ hashes of the product's near-copy guard; and how many
   outputs the guard's own check calls a copy of a work (the artist's new paintings for scale).
 And the base model alone (32 px layouts, no artist): adherence on held-out scenes, with the
-empty-prompt baseline. Targets: training <= 300 s, <= 3 s per image, attribution >= 0.9,
-adherence >= 0.7 (base model >= 0.8), novelty ratio > 0.5.
+empty-prompt baseline, per object kind and for held-out against seen combinations
+(`--artists ""` measures only this). Targets: training <= 300 s, <= 3 s per image,
+attribution >= 0.9, adherence >= 0.7 (base model >= 0.8), novelty ratio > 0.5.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from hallmark.samples import SAMPLE_ARTISTS, describe, random_scene, render_layo
 from hallmark.samples.evaluation import (
     ColourMap,
     NearestCentroid,
+    adherence,
     adherence_rate,
     copy_check,
     novelty,
@@ -79,6 +81,23 @@ def base_model_adherence(count: int) -> dict[str, float]:
         "adherence": adherence_rate(made, scenes),
         "empty_prompt_baseline": adherence_rate(blind, scenes),
         "true_layout_ceiling": adherence_rate([render_layout(s, 64) for s in scenes], scenes),
+        **adherence_breakdown(made, scenes),
+    }
+
+
+def adherence_breakdown(layouts: list[Image.Image], scenes: list[Any]) -> dict[str, Any]:
+    """Where adherence is lost: per object kind, and unseen against seen combinations."""
+    held_out = held_out_triples()
+    by_kind: dict[str, list[bool]] = {}
+    by_combination: dict[str, list[bool]] = {"held_out": [], "seen": []}
+    for layout, scene in zip(layouts, scenes, strict=True):
+        for obj, found in zip(scene.objects, adherence(layout, scene), strict=True):
+            by_kind.setdefault(obj.kind, []).append(found)
+            unseen = (obj.kind, obj.colour, obj.column) in held_out
+            by_combination["held_out" if unseen else "seen"].append(found)
+    return {
+        "by_kind": {kind: round(float(np.mean(v)), 3) for kind, v in sorted(by_kind.items())},
+        "by_combination": {k: round(float(np.mean(v)), 3) for k, v in by_combination.items() if v},
     }
 
 
@@ -198,6 +217,7 @@ def main() -> None:
         f"true layout {base['true_layout_ceiling']:.3f})",
         flush=True,
     )
+    print(f"  by kind: {base['by_kind']}; by combination: {base['by_combination']}", flush=True)
     results: dict[str, Any] = {"base_model": base, "artists": {}}
     training_features, training_labels = [], []
     generated: dict[str, list[Image.Image]] = {}
@@ -213,6 +233,23 @@ def main() -> None:
             training_labels += [handle] * len(works)
             generated[handle] = made
             print(handle, json.dumps(result), flush=True)
+    if handles:
+        attribute_and_print(
+            handles, results, training_features, training_labels, generated, painted
+        )
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+def attribute_and_print(
+    handles: list[str],
+    results: dict[str, Any],
+    training_features: list[tuple[Any, Any]],
+    training_labels: list[str],
+    generated: dict[str, list[Image.Image]],
+    painted: dict[str, list[Image.Image]],
+) -> None:
+    """Fit the style classifiers on every artist's works, attribute the outputs, print the table."""
     full = NearestCentroid.fit(
         np.stack([f for f, _ in training_features]), training_labels, style_feature_weights()
     )
@@ -246,8 +283,6 @@ def main() -> None:
             f"{result['painted_truth_pdq_closest']:4d} "
             f"{result['near_copies']:3d}/{result['painted_truth_near_copies']:<2d}"
         )
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
