@@ -67,7 +67,7 @@ def held_out_prompts(count: int, seed: str) -> list[tuple[Any, str]]:
     return [(scene, describe(scene, rng)) for scene in scenes]
 
 
-def base_model_adherence(count: int) -> dict[str, float]:
+def base_model_adherence(count: int) -> dict[str, Any]:
     """The base model alone: layouts for held-out prompts, and for an empty prompt."""
     unet = load_base_unet(locate_base(""))
     prompts = held_out_prompts(count, "bench/base")
