@@ -38,21 +38,38 @@ def fine_detail(image: Image.Image) -> float:
     return float((np.asarray(grey, np.float64) - np.asarray(blurred, np.float64)).std())
 
 
-def continued_share(renderer: PatchRenderer) -> float:
-    """At the finest scale, the share of patches that continue their left neighbour's source."""
+def continued_rows(renderer: PatchRenderer) -> list[list[bool]]:
+    """At the finest scale, row by row: does each patch continue its left neighbour's source?"""
     level = renderer.levels[-1]
     pixels = np.asarray(
         layout_of_a_new_scene().resize((128, 128), Image.Resampling.BICUBIC), np.float32
     )
     picks, grid = level.choose(pixels, sharp=False)
     step = grid.xs[1] - grid.xs[0]
-    continued = [
-        level.continuation(int(picks[k - 1]), 0, step) == int(picks[k])
+    return [
+        [
+            level.continuation(int(picks[k - 1]), 0, step) == int(picks[k])
+            for column in range(1, len(grid.xs))
+            for k in [row * len(grid.xs) + column]
+        ]
         for row in range(len(grid.ys))
-        for column in range(1, len(grid.xs))
-        for k in [row * len(grid.xs) + column]
     ]
-    return float(np.mean(continued))
+
+
+def continued_share(renderer: PatchRenderer) -> float:
+    """The share of patches at the finest scale that continue their left neighbour's source."""
+    return float(np.mean(continued_rows(renderer)))
+
+
+def longest_continued_run(renderer: PatchRenderer) -> int:
+    """The most patches in a row at the finest scale that each continue the one before."""
+    longest = 0
+    for row in continued_rows(renderer):
+        run = 0
+        for continued in row:
+            run = run + 1 if continued else 0
+            longest = max(longest, run)
+    return longest
 
 
 def test_coherent_choice_copies_runs_of_the_same_work_instead_of_single_patches() -> None:
@@ -62,6 +79,16 @@ def test_coherent_choice_copies_runs_of_the_same_work_instead_of_single_patches(
 
     assert continued_share(coherent) > 0.25
     assert continued_share(coherent) > 3 * continued_share(plain)
+
+
+def test_runs_of_continued_patches_are_cut_so_no_region_of_a_work_is_rebuilt_whole() -> None:
+    works = list(impasto_works())
+    capped = PatchRenderer(works, SMALL_SCALES, settings=RenderSettings(longest_run=2))
+    unbounded = PatchRenderer(works, SMALL_SCALES, settings=RenderSettings(longest_run=10**6))
+
+    assert longest_continued_run(unbounded) > 2
+    assert longest_continued_run(capped) <= 2
+    assert continued_share(capped) > 0.25  # short runs still carry the strokes
 
 
 def test_the_defaults_keep_fine_detail_that_a_blend_of_overlapping_patches_smears() -> None:

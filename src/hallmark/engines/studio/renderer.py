@@ -8,6 +8,7 @@ which removes most seams. Three choices keep the artist's texture and the layout
 - coherence (after Ashikhmin, 2001): a patch that continues its left or upper neighbour's
   source, one stride on in the same work, is preferred over the nearest match unless it fits
   much worse, so strokes and dots are copied in runs rather than averaged from strangers;
+  a run is cut after 16 continuations, or it can rebuild a whole region of one work in place;
 - each pixel comes from the central part of the patches covering it, not a wide blend, which
   would halve the fine detail (measured: docs/benchmarks.md);
 - between scales the picture's low frequencies are pulled back to the layout's, so that small
@@ -45,6 +46,9 @@ class RenderSettings:
     """How patches are chosen and put together; `plain()` leaves out all three choices."""
 
     coherence: float = 2.0  # a continuation is taken within (1 + this) x the nearest distance
+    # Continuations in a row before a fresh nearest patch: unbounded runs can rebuild a whole
+    # region of one work in place, which the copy guard rightly calls a copy.
+    longest_run: int = 16
     centre_half_width: float | None = 2.0  # pixels from a patch's centre painted at full weight
     keep_layout_colours: bool = True
 
@@ -182,28 +186,31 @@ class _Level:
         if self.settings.coherence <= 0:
             return nearest.astype(np.int64)
         picks = np.empty(len(queries), np.int64)
+        runs = np.zeros(len(queries), np.int64)  # continuations since the last fresh pick
         ys, xs = grid.ys, grid.xs
         for row, y in enumerate(ys):
             for column, x in enumerate(xs):
                 k = row * len(xs) + column
-                pick, limit = (
+                pick, limit, run = (
                     int(nearest[k]),
                     float(nearest_distances[k]) * (1 + self.settings.coherence),
+                    0,
                 )
-                candidates = []
+                neighbours = []
                 if column > 0:
-                    candidates.append(self.continuation(int(picks[k - 1]), 0, x - xs[column - 1]))
+                    neighbours.append((k - 1, 0, x - xs[column - 1]))
                 if row > 0:
-                    candidates.append(
-                        self.continuation(int(picks[k - len(xs)]), y - ys[row - 1], 0)
-                    )
-                for candidate in candidates:
+                    neighbours.append((k - len(xs), y - ys[row - 1], 0))
+                for neighbour, down, right in neighbours:
+                    if runs[neighbour] >= self.settings.longest_run:
+                        continue
+                    candidate = self.continuation(int(picks[neighbour]), down, right)
                     if candidate is None:
                         continue
                     distance = float(((keys[candidate] - queries[k]) ** 2).sum())
                     if distance <= limit:
-                        pick, limit = candidate, distance
-                picks[k] = pick
+                        pick, limit, run = candidate, distance, int(runs[neighbour]) + 1
+                picks[k], runs[k] = pick, run
         return picks
 
     def choose(self, pixels: FloatImage, sharp: bool) -> tuple[NDArray[np.int64], Grid]:
