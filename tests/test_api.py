@@ -7,7 +7,9 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hallmark.accounts.models import User
 from hallmark.app import create_app
 from hallmark.artworks.models import Artwork
 from hallmark.config import Settings
@@ -24,6 +26,34 @@ def test_openapi_page_and_health(client: TestClient) -> None:
     assert "swagger" in docs.text.lower()
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/users", "/api/tokens", "/api/artworks", "/api/styles"} <= set(paths)
+
+
+def test_a_request_is_committed_before_its_response_reaches_the_client(
+    settings: Settings,
+) -> None:
+    """A client that acts on a response at once (polls a job it just queued) must find it."""
+    app = create_app(settings)
+    users_seen_at_response: list[int] = []
+
+    def count_users_when_the_response_starts(inner: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            async def checked_send(message: Message) -> None:
+                if message["type"] == "http.response.start" and scope["path"] == "/api/users":
+                    with scope["app"].state.session_factory() as session:
+                        users_seen_at_response.append(
+                            session.scalar(select(func.count()).select_from(User))
+                        )
+                await send(message)
+
+            await inner(scope, receive, checked_send)
+
+        return middleware
+
+    app.add_middleware(count_users_when_the_response_starts)
+    with TestClient(app) as client:
+        sign_up(client, "ana")
+
+    assert users_seen_at_response == [1]
 
 
 def test_sign_up_log_in_and_who_am_i(client: TestClient) -> None:

@@ -50,7 +50,9 @@ def get_blob_store(request: Request) -> BlobStore:
 
 InstanceDep = Annotated[Instance, Depends(get_instance)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# Committed before the response is sent ("function" scope): a client acting on the response
+# at once (polling the job it just queued) must find what the request wrote.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 
 
