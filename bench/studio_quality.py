@@ -1,7 +1,7 @@
 """How well the studio engine does its job, per sample artist, with default settings, in one run.
 
 Run: .venv/bin/python bench/studio_quality.py [--prompts 24] [--artists ana,bo]
-     [--sheets docs/studio] [--json FILE]
+     [--sheets docs/studio] [--json FILE] [--base-steps 20] [--base-guidance 7]
 
 For each sample artist (20 captioned works at 256 px):
 - training seconds on this machine, and seconds per 256 px image;
@@ -20,7 +20,7 @@ For each sample artist (20 captioned works at 256 px):
   outputs the guard's own check calls a copy of a work (the artist's new paintings for scale).
 And the base model alone (32 px layouts, no artist): adherence on held-out scenes, with the
 empty-prompt baseline, per object kind and for held-out against seen combinations
-(`--artists ""` measures only this). Targets: training <= 300 s, <= 3 s per image,
+(`--artists ""` measures only this; `--base-steps` and `--base-guidance` vary its sampler). Targets: training <= 300 s, <= 3 s per image,
 attribution >= 0.9, adherence >= 0.7 (base model >= 0.8), novelty ratio > 0.5.
 """
 
@@ -67,12 +67,11 @@ def held_out_prompts(count: int, seed: str) -> list[tuple[Any, str]]:
     return [(scene, describe(scene, rng)) for scene in scenes]
 
 
-def base_model_adherence(count: int) -> dict[str, Any]:
+def base_model_adherence(count: int, steps: int, guidance: float) -> dict[str, Any]:
     """The base model alone: layouts for held-out prompts, and for an empty prompt."""
     unet = load_base_unet(locate_base(""))
     prompts = held_out_prompts(count, "bench/base")
     made, blind = [], []
-    steps, guidance = GENERATION_DEFAULTS["steps"], GENERATION_DEFAULTS["guidance"]
     for number, (_, caption) in enumerate(prompts):
         made += StudioEngine._layouts(unet, caption, 1, number, steps, guidance)
         blind += StudioEngine._layouts(unet, "", 1, number, steps, guidance)
@@ -206,13 +205,26 @@ def main() -> None:
     parser.add_argument("--artists", default=",".join(SAMPLE_ARTISTS))
     parser.add_argument("--sheets", type=Path, default=None, help="write contact sheets here")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument(
+        "--base-steps",
+        type=int,
+        default=GENERATION_DEFAULTS["steps"],
+        help="sampler steps for the base model's layouts (the engine's default unless given)",
+    )
+    parser.add_argument(
+        "--base-guidance",
+        type=float,
+        default=GENERATION_DEFAULTS["guidance"],
+        help="guidance for the base model's layouts (the engine's default unless given)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(2)
     handles = [h.strip() for h in args.artists.split(",") if h.strip()]
 
-    base = base_model_adherence(args.base_prompts)
+    base = base_model_adherence(args.base_prompts, args.base_steps, args.base_guidance)
     print(
-        f"base model, {args.base_prompts} held-out prompts: adherence {base['adherence']:.3f} "
+        f"base model, {args.base_prompts} held-out prompts, {args.base_steps} steps, "
+        f"guidance {args.base_guidance:g}: adherence {base['adherence']:.3f} "
         f"(empty prompt {base['empty_prompt_baseline']:.3f}, "
         f"true layout {base['true_layout_ceiling']:.3f})",
         flush=True,
