@@ -20,8 +20,9 @@ For each sample artist (20 captioned works at 256 px):
   outputs the guard's own check calls a copy of a work (the artist's new paintings for scale).
 And the base model alone (32 px layouts, no artist): adherence on held-out scenes, with the
 empty-prompt baseline, per object kind and for held-out against seen combinations
-(`--artists ""` measures only this; `--base-steps` and `--base-guidance` vary its sampler). Targets: training <= 300 s, <= 3 s per image,
-attribution >= 0.9, adherence >= 0.7 (base model >= 0.8), novelty ratio > 0.5.
+(`--artists ""` measures only this; `--base-steps` and `--base-guidance` vary its sampler).
+Targets: training <= 300 s, <= 3 s per image, attribution >= 0.9, adherence >= 0.7 (base model
+>= 0.8), novelty ratio > 0.5.
 """
 
 from __future__ import annotations
