@@ -11,6 +11,7 @@ import torch
 
 MAX_TOKENS = 80  # covers the longest captions of the base model's world
 EMBEDDING_DIM = 384
+ENCODE_GROUP = 8  # prompts encoded together
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,22 @@ class TextEncoder:
     def encode(self, prompts: list[str]) -> EncodedPrompts:
         """Embeddings of each prompt's tokens, padded or cut to MAX_TOKENS."""
         batch = self.tokenizer(
-            prompts,
-            padding="max_length",
-            truncation=True,
-            max_length=MAX_TOKENS,
-            return_tensors="pt",
-            return_overflowing_tokens=False,
+            prompts, truncation=True, max_length=MAX_TOKENS, return_overflowing_tokens=False
         )
-        hidden = self.model(**batch).last_hidden_state
-        mask = batch["attention_mask"]
+        lengths = [len(ids) for ids in batch["input_ids"]]
+        hidden = torch.zeros(len(prompts), MAX_TOKENS, EMBEDDING_DIM)
+        mask = torch.zeros(len(prompts), MAX_TOKENS, dtype=torch.long)
+        # Prompts of like length run together, each group padded only to its longest: masked
+        # padding changes no real token's embedding, and the encoder's cost is per token.
+        by_length = sorted(range(len(prompts)), key=lengths.__getitem__)
+        for start in range(0, len(by_length), ENCODE_GROUP):
+            group = by_length[start : start + ENCODE_GROUP]
+            padded = self.tokenizer.pad(
+                {key: [batch[key][i] for i in group] for key in batch}, return_tensors="pt"
+            )
+            width = padded["input_ids"].shape[1]
+            hidden[group, :width] = self.model(**padded).last_hidden_state
+            mask[group, :width] = padded["attention_mask"]
         full_lengths = [len(self.tokenizer(p)["input_ids"]) for p in prompts]
         unknown = tuple(
             tuple(w for w in prompt.lower().split() if w.isalpha() and w not in self._vocabulary)
