@@ -150,7 +150,12 @@ def train_base(
     """Train (or resume) the base model; write weights and their record into `out`."""
     from safetensors.torch import save_file
 
-    from hallmark.engines.studio.network import build_unet, flow_matching_loss, unet_config
+    from hallmark.engines.studio.network import (
+        build_unet,
+        flow_matching_loss,
+        unet_config,
+        widen_input,
+    )
     from hallmark.engines.studio.text import TextEncoder
     from hallmark.engines.studio.weights import load_base_unet, locate_base
 
@@ -161,7 +166,9 @@ def train_base(
     earlier: dict[str, Any] = {"commands": [], "steps": 0}
     if init_from is not None:
         start_base = locate_base(str(init_from))
-        unet.load_state_dict(load_base_unet(start_base).state_dict())
+        # An earlier run without coordinate channels continues with them, weighted zero at first.
+        earlier_state = load_base_unet(start_base).state_dict()
+        unet.load_state_dict(widen_input(earlier_state, int(unet_config()["in_channels"])))
         earlier = {
             "commands": list(start_base.record["commands"]),
             "steps": int(start_base.record["steps"]),

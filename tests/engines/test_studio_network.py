@@ -1,0 +1,86 @@
+"""The studio's network: coordinate channels, widening a trained UNet to take them, the encoder."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from hallmark.engines.studio.network import (
+    CHANNELS,
+    COORDINATE_CHANNELS,
+    FOLD,
+    LAYOUT_SIZE,
+    build_unet,
+    coordinates,
+    predict_velocity,
+    unet_config,
+    widen_input,
+)
+from hallmark.engines.studio.text import ENCODE_GROUP, MAX_TOKENS, shared_text_encoder
+from hallmark.samples.scenes import describe, random_scene
+
+SIDE = LAYOUT_SIZE // FOLD
+
+
+def _inputs(batch: int, seed: int) -> tuple[torch.Tensor, ...]:
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, CHANNELS, SIDE, SIDE, generator=generator)
+    t = torch.rand(batch, generator=generator)
+    embeddings = torch.randn(batch, MAX_TOKENS, unet_config()["cross_attention_dim"])
+    mask = torch.ones(batch, MAX_TOKENS, dtype=torch.long)
+    return x, t, embeddings, mask
+
+
+def test_coordinates_give_each_pixel_its_row_and_column_from_top_left() -> None:
+    grid = coordinates(2, 4)
+    assert grid.shape == (2, COORDINATE_CHANNELS, 4, 4)
+    rows, columns = grid[0]
+    assert rows[0, 0] == -1 and columns[0, 0] == -1 and rows[-1, -1] == 1 and columns[-1, -1] == 1
+    assert torch.equal(rows[:, 0], rows[:, 3]) and bool((rows[1:, 0] > rows[:-1, 0]).all())
+    assert torch.equal(columns[0], columns[3]) and bool((columns[0, 1:] > columns[0, :-1]).all())
+
+
+def test_a_widened_unet_predicts_what_the_narrow_one_did_and_then_reads_the_coordinates() -> None:
+    torch.manual_seed(0)
+    narrow = build_unet({**unet_config(), "in_channels": CHANNELS}).eval()
+    wide = build_unet().eval()
+    wide.load_state_dict(widen_input(narrow.state_dict(), CHANNELS + COORDINATE_CHANNELS))
+    inputs = _inputs(2, seed=1)
+    with torch.no_grad():
+        before = predict_velocity(narrow, *inputs)
+        after = predict_velocity(wide, *inputs)
+        assert torch.allclose(before, after, atol=1e-6)
+        wide.get_submodule("conv_in").weight[:, CHANNELS:] += 0.1
+        moved = predict_velocity(wide, *inputs)
+    assert not torch.allclose(before, moved, atol=1e-3)
+
+
+def test_widening_leaves_a_unet_that_already_takes_the_coordinates_alone() -> None:
+    state = build_unet().state_dict()
+    widened = widen_input(state, CHANNELS + COORDINATE_CHANNELS)
+    assert widened["conv_in.weight"] is state["conv_in.weight"]
+
+
+def test_a_layout_of_the_wrong_width_is_refused_with_both_channel_counts() -> None:
+    x, t, embeddings, mask = _inputs(1, seed=2)
+    with pytest.raises(ValueError, match="takes 14 input channels; the layout has 11"):
+        predict_velocity(build_unet(), x[:, :11], t, embeddings, mask)
+
+
+def test_prompts_encoded_in_length_groups_match_one_padded_batch() -> None:
+    encoder = shared_text_encoder()
+    rng = random.Random(5)
+    prompts = [describe(random_scene(rng), rng) for _ in range(2 * ENCODE_GROUP + 3)]
+    prompts += ["", "a red sun", "sun " * 200]
+    encoded = encoder.encode(prompts)
+    plain = encoder.tokenizer(
+        prompts, padding="max_length", truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+    )
+    with torch.no_grad():
+        hidden = encoder.model(**plain).last_hidden_state * plain["attention_mask"].unsqueeze(-1)
+    assert encoded.embeddings.shape == (len(prompts), MAX_TOKENS, hidden.shape[-1])
+    assert torch.equal(encoded.mask, plain["attention_mask"])
+    assert torch.allclose(encoded.embeddings, hidden, atol=1e-4)
+    assert encoded.truncated == tuple([False] * (len(prompts) - 1) + [True])
