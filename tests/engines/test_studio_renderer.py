@@ -14,6 +14,8 @@ from hallmark.engines.studio.renderer import (
     RenderSettings,
     Scale,
     keep_layout_colours,
+    stroke_orientations,
+    strokes_have_a_hand,
 )
 from hallmark.samples import SAMPLE_ARTISTS, random_scene, sample_works
 
@@ -130,3 +132,27 @@ def test_a_render_is_the_same_for_the_same_seed_and_differs_for_another() -> Non
     assert first.size == (128, 128)
     assert first.tobytes() == again.tobytes()
     assert first.tobytes() != other.tobytes()
+
+
+def _lean(image: Image.Image) -> np.ndarray:
+    return stroke_orientations(np.asarray(image.convert("RGB"), np.float32))
+
+
+def test_works_whose_strokes_lean_one_way_are_not_painted_from_their_mirror_images() -> None:
+    dmitri = [np.asarray(w, np.float32) for w in impasto_works()]
+    cleo = [np.asarray(w.image(), np.float32) for w in sample_works(SAMPLE_ARTISTS["cleo"], 4, 128)]
+    assert strokes_have_a_hand(dmitri)
+    assert not strokes_have_a_hand(cleo)
+    assert not PatchRenderer(list(impasto_works()), SMALL_SCALES).mirrored
+    assert PatchRenderer(list(impasto_works()), SMALL_SCALES, mirror=True).mirrored
+
+
+def test_a_painting_from_works_with_a_hand_keeps_their_lean() -> None:
+    works = list(impasto_works())
+    lean = np.mean([_lean(w) for w in works], axis=0)
+    layout = layout_of_a_new_scene()
+    own_hand = PatchRenderer(works, SMALL_SCALES).render(layout, seed=0)
+    both_hands = PatchRenderer(works, SMALL_SCALES, mirror=True).render(layout, seed=0)
+    kept = float(np.abs(_lean(own_hand) - lean).sum())
+    mixed = float(np.abs(_lean(both_hands) - lean).sum())
+    assert kept < 0.7 * mixed, (kept, mixed)

@@ -13,6 +13,10 @@ which removes most seams. Three choices keep the artist's texture and the layout
   would halve the fine detail (measured: docs/benchmarks.md);
 - between scales the picture's low frequencies are pulled back to the layout's, so that small
   objects the patches lost at one scale are searched for again at the next.
+
+The works' mirror images double the patches to choose from, unless the artist's strokes have a
+hand: strokes that lean one way in every work lean the other way in its mirror, and a picture
+painted from both has no lean at all.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ PCA_DIMS = 32
 EXACT_LIMIT = 40_000
 PROBES = 12
 LOW_FREQUENCY_RADIUS = 6.0  # Gaussian radius at 256 px of the colours kept from the layout
+ORIENTATION_BINS = 8
 FloatImage = NDArray[np.float32]
 
 
@@ -251,6 +256,31 @@ class _Level:
         return self.paint(*self.choose(pixels, sharp))
 
 
+def stroke_orientations(pixels: FloatImage) -> NDArray[np.float64]:
+    """The share of the picture's edge strength along each direction, 0 to 180 degrees."""
+    grey = pixels.astype(np.float64).mean(axis=2)
+    gy, gx = np.gradient(grey)
+    angle = np.arctan2(gy, gx) % np.pi
+    histogram = np.histogram(
+        angle, bins=ORIENTATION_BINS, range=(0, np.pi), weights=np.hypot(gx, gy)
+    )[0]
+    shares: NDArray[np.float64] = histogram / max(float(histogram.sum()), 1e-9)
+    return shares
+
+
+def strokes_have_a_hand(works: list[FloatImage]) -> bool:
+    """Do the works' strokes lean one way, so that their mirror images paint another hand?
+
+    The works' mean stroke orientations are set against their mirrors': they have a hand when
+    the two differ by more than twice as much as one work differs from the mean.
+    """
+    own = np.stack([stroke_orientations(work) for work in works])
+    mirrored = np.stack([stroke_orientations(work[:, ::-1]) for work in works])
+    mean = own.mean(axis=0)
+    spread = float(np.abs(own - mean).sum(axis=1).mean())
+    return float(np.abs(mirrored.mean(axis=0) - mean).sum()) > 2 * spread
+
+
 class PatchRenderer:
     """An artist's works as a patch pyramid, ready to paint layouts in their texture."""
 
@@ -258,13 +288,15 @@ class PatchRenderer:
         self,
         works: list[Image.Image],
         scales: tuple[Scale, ...] = DEFAULT_SCALES,
-        mirror: bool = True,
+        mirror: bool | None = None,
         settings: RenderSettings | None = None,
     ) -> None:
+        """`mirror`: also paint from the works' mirror images (None: unless strokes have a hand)."""
         if not works:
             raise ValueError("The renderer needs at least one work to take patches from.")
         arrays = [np.asarray(w.convert("RGB"), np.float32) for w in works]
-        if mirror:
+        self.mirrored = not strokes_have_a_hand(arrays) if mirror is None else mirror
+        if self.mirrored:
             arrays += [a[:, ::-1].copy() for a in arrays]
         self.settings = settings or RenderSettings()
         self.levels = [_Level(arrays, scale, self.settings) for scale in scales]
