@@ -52,7 +52,9 @@ def test_a_widened_unet_predicts_what_the_narrow_one_did_and_then_reads_the_coor
         before = predict_velocity(narrow, *inputs)
         after = predict_velocity(wide, *inputs)
         assert torch.allclose(before, after, atol=1e-6)
-        wide.get_submodule("conv_in").weight[:, CHANNELS:] += 0.1
+        conv_in = wide.get_submodule("conv_in")
+        assert isinstance(conv_in, torch.nn.Conv2d)
+        conv_in.weight[:, CHANNELS:] += 0.1
         moved = predict_velocity(wide, *inputs)
     assert not torch.allclose(before, moved, atol=1e-3)
 
