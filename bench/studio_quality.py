@@ -246,6 +246,11 @@ def main() -> None:
             training_labels += [handle] * len(works)
             generated[handle] = made
             print(handle, json.dumps(result), flush=True)
+    # The classifier knows every sample artist, also when only some of them are evaluated.
+    for handle in set(SAMPLE_ARTISTS) - set(handles):
+        works = [w.image() for w in sample_works(SAMPLE_ARTISTS[handle], WORKS, 256, seed=0)]
+        training_features += [(style_features(w), style_features(w, True)) for w in works]
+        training_labels += [handle] * len(works)
     if handles:
         attribute_and_print(
             handles, results, training_features, training_labels, generated, painted
