@@ -232,23 +232,24 @@ def main() -> None:
     )
     print(f"  by kind: {base['by_kind']}; by combination: {base['by_combination']}", flush=True)
     results: dict[str, Any] = {"base_model": base, "artists": {}}
-    training_features, training_labels = [], []
+    works_of: dict[str, list[Image.Image]] = {}
     generated: dict[str, list[Image.Image]] = {}
     painted: dict[str, list[Image.Image]] = {}
     with tempfile.TemporaryDirectory() as folder:
         for handle in handles:
-            result, works, made, truth = evaluate_artist(
+            result, works_of[handle], made, truth = evaluate_artist(
                 handle, args.prompts, Path(folder), args.sheets
             )
             painted[handle] = truth
             results["artists"][handle] = result
-            training_features += [(style_features(w), style_features(w, True)) for w in works]
-            training_labels += [handle] * len(works)
             generated[handle] = made
             print(handle, json.dumps(result), flush=True)
     # The classifier knows every sample artist, also when only some of them are evaluated.
-    for handle in set(SAMPLE_ARTISTS) - set(handles):
-        works = [w.image() for w in sample_works(SAMPLE_ARTISTS[handle], WORKS, 256, seed=0)]
+    training_features, training_labels = [], []
+    for handle in SAMPLE_ARTISTS:
+        works = works_of.get(handle) or [
+            w.image() for w in sample_works(SAMPLE_ARTISTS[handle], WORKS, 256, seed=0)
+        ]
         training_features += [(style_features(w), style_features(w, True)) for w in works]
         training_labels += [handle] * len(works)
     if handles:
