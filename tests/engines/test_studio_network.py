@@ -1,4 +1,4 @@
-"""The studio's network: coordinate channels, widening a trained UNet to take them, the encoder."""
+"""The studio's network: coordinate channels, growing a trained UNet, the text encoder."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from hallmark.engines.studio.network import (
     LAYOUT_SIZE,
     build_unet,
     coordinates,
+    load_earlier_weights,
     predict_velocity,
     unet_config,
     widen_input,
@@ -44,9 +45,9 @@ def test_coordinates_give_each_pixel_its_row_and_column_from_top_left() -> None:
 
 def test_a_widened_unet_predicts_what_the_narrow_one_did_and_then_reads_the_coordinates() -> None:
     torch.manual_seed(0)
-    narrow = build_unet({**unet_config(), "in_channels": CHANNELS}).eval()
-    wide = build_unet().eval()
-    wide.load_state_dict(widen_input(narrow.state_dict(), CHANNELS + COORDINATE_CHANNELS))
+    narrow = build_unet(unet_config("coarse-attention")).eval()
+    wide = build_unet(unet_config("coordinates")).eval()
+    assert load_earlier_weights(wide, narrow.state_dict()) == []
     inputs = _inputs(2, seed=1)
     with torch.no_grad():
         before = predict_velocity(narrow, *inputs)
@@ -63,6 +64,44 @@ def test_widening_leaves_a_unet_that_already_takes_the_coordinates_alone() -> No
     state = build_unet().state_dict()
     widened = widen_input(state, CHANNELS + COORDINATE_CHANNELS)
     assert widened["conv_in.weight"] is state["conv_in.weight"]
+
+
+def test_a_unet_grown_attention_at_the_finest_level_first_predicts_what_it_did() -> None:
+    torch.manual_seed(0)
+    earlier = build_unet(unet_config("coarse-attention")).eval()
+    grown = build_unet(unet_config("attention-everywhere")).eval()
+    new_blocks = load_earlier_weights(grown, earlier.state_dict())
+    assert new_blocks == [
+        "down_blocks.0.attentions.0",
+        "up_blocks.2.attentions.0",
+        "up_blocks.2.attentions.1",
+    ]
+    inputs = _inputs(2, seed=3)
+    with torch.no_grad():
+        before = predict_velocity(earlier, *inputs)
+        after = predict_velocity(grown, *inputs)
+        assert torch.allclose(before, after, atol=1e-5)
+        projection = grown.get_submodule("down_blocks.0.attentions.0.proj_out")
+        assert isinstance(projection, torch.nn.Conv2d)
+        projection.weight.normal_(std=0.1)
+        moved = predict_velocity(grown, *inputs)
+    assert not torch.allclose(after, moved, atol=1e-3)
+
+
+def test_earlier_weights_that_do_not_fit_the_unet_are_refused_by_name() -> None:
+    grown = build_unet(unet_config("attention-everywhere"))
+    state = build_unet(unet_config("coordinates")).state_dict()
+    with pytest.raises(ValueError, match="lack parts this UNet needs: .*conv_out"):
+        load_earlier_weights(
+            grown, {k: v for k, v in state.items() if not k.startswith("conv_out")}
+        )
+    with pytest.raises(ValueError, match="hold parts this UNet lacks: .*down_blocks.0.attentions"):
+        load_earlier_weights(build_unet(unet_config("coordinates")), grown.state_dict())
+
+
+def test_an_unknown_shape_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="Unknown UNet shape 'huge'; known: coarse-attention"):
+        unet_config("huge")
 
 
 def test_a_layout_of_the_wrong_width_is_refused_with_both_channel_counts() -> None:

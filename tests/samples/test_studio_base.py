@@ -47,3 +47,27 @@ def test_a_run_started_from_another_records_every_command_that_led_to_it(tmp_pat
     weights = [name for name in started if name.endswith("weight")]
     assert all(torch.allclose(continued[n], started[n], atol=1e-3) for n in weights)
     assert not all(torch.allclose(fresh[n], started[n], atol=1e-3) for n in weights)
+
+
+def test_a_run_of_a_larger_shape_keeps_the_earlier_weights_and_records_its_shape(
+    tmp_path: Path,
+) -> None:
+    train_base(tmp_path / "first", steps=1, batch_size=2, shape="coordinates")
+    grown = train_base(
+        tmp_path / "grown",
+        steps=1,
+        seed=1,
+        batch_size=2,
+        shape="attention-everywhere",
+        init_from=tmp_path / "first",
+    )
+
+    record = json.loads(grown.with_suffix(".json").read_text(encoding="utf-8"))
+    assert record["shape"] == "attention-everywhere"
+    assert record["unet"]["down_block_types"][0] == "CrossAttnDownBlock2D"
+    assert "--shape coordinates" in record["commands"][0]
+    assert "--shape attention-everywhere" in record["commands"][1]
+    started = load_base_unet(locate_base(str(tmp_path / "first"))).state_dict()
+    continued = load_base_unet(locate_base(str(tmp_path / "grown"))).state_dict()
+    assert set(started) < set(continued)
+    assert all(torch.allclose(continued[n], started[n], atol=1e-3) for n in started)

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from hallmark.engines.studio.network import UNIFORM_TIME_SHARE
+from hallmark.engines.studio.network import DEFAULT_SHAPE, UNET_SHAPES, UNIFORM_TIME_SHARE
 from hallmark.samples.scenes import (
     KIND_COLOURS,
     KINDS,
@@ -144,6 +144,7 @@ def train_base(
     ema_decay: float = 0.998,
     uniform_time_share: float = UNIFORM_TIME_SHARE,
     init_from: Path | None = None,
+    shape: str = DEFAULT_SHAPE,
     checkpoint_every: int = 250,
     log_every: int = 50,
 ) -> Path:
@@ -153,8 +154,8 @@ def train_base(
     from hallmark.engines.studio.network import (
         build_unet,
         flow_matching_loss,
+        load_earlier_weights,
         unet_config,
-        widen_input,
     )
     from hallmark.engines.studio.text import TextEncoder
     from hallmark.engines.studio.weights import load_base_unet, locate_base
@@ -162,18 +163,20 @@ def train_base(
     torch.manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
     encoder = TextEncoder()
-    unet = build_unet()
+    config = unet_config(shape)
+    unet = build_unet(config)
     earlier: dict[str, Any] = {"commands": [], "steps": 0}
     if init_from is not None:
         start_base = locate_base(str(init_from))
-        # An earlier run without coordinate channels continues with them, weighted zero at first.
-        earlier_state = load_base_unet(start_base).state_dict()
-        unet.load_state_dict(widen_input(earlier_state, int(unet_config()["in_channels"])))
+        # An earlier run of a smaller shape continues with the new parts doing nothing at first.
+        new_blocks = load_earlier_weights(unet, load_base_unet(start_base).state_dict())
+        if new_blocks:
+            print(f"new attention blocks, starting as no-ops: {', '.join(new_blocks)}", flush=True)
         earlier = {
             "commands": list(start_base.record["commands"]),
             "steps": int(start_base.record["steps"]),
         }
-    ema = build_unet()
+    ema = build_unet(config)
     ema.load_state_dict(unet.state_dict())
     ema.requires_grad_(False)
     optimizer = torch.optim.AdamW(unet.parameters(), lr=peak_lr, weight_decay=0.01)
@@ -194,7 +197,7 @@ def train_base(
         runs = state.get("runs") or [{"from_step": 0, "to_step": start}]
         earlier = state.get("earlier", earlier)
         print(f"resuming at step {start}", flush=True)
-    options = _options(seed, batch_size, uniform_time_share, init_from)
+    options = _options(seed, batch_size, uniform_time_share, shape, init_from)
     for run in runs:
         run.setdefault("command", _command(int(run["to_step"]), options, out))
     if not runs or runs[-1]["to_step"] != steps:  # a new run, not this one after a crash
@@ -260,7 +263,8 @@ def train_base(
         "ema_decay": ema_decay,
         "caption_dropout": CAPTION_DROPOUT,
         "uniform_time_share": uniform_time_share,
-        "unet": unet_config(),
+        "shape": shape,
+        "unet": config,
         # Each run resumes the one before it, from its checkpoint or its weights (a warm restart
         # of the learning-rate schedule); running these commands in order reproduces the weights.
         "commands": list(earlier["commands"]) + [str(run["command"]) for run in runs],
@@ -270,8 +274,13 @@ def train_base(
     return weights
 
 
-def _options(seed: int, batch_size: int, uniform_time_share: float, init_from: Path | None) -> str:
-    options = f"--seed {seed} --batch-size {batch_size} --uniform-time-share {uniform_time_share}"
+def _options(
+    seed: int, batch_size: int, uniform_time_share: float, shape: str, init_from: Path | None
+) -> str:
+    options = (
+        f"--seed {seed} --batch-size {batch_size} --uniform-time-share {uniform_time_share} "
+        f"--shape {shape}"
+    )
     return options + (f" --init-from {init_from}" if init_from is not None else "")
 
 
@@ -287,6 +296,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--uniform-time-share", type=float, default=UNIFORM_TIME_SHARE)
     parser.add_argument("--init-from", type=Path, default=None, help="an earlier run's folder")
+    parser.add_argument(
+        "--shape", choices=sorted(UNET_SHAPES), default=DEFAULT_SHAPE, help="the UNet's shape"
+    )
     parser.add_argument("--out", type=Path, default=Path("build/studio-base"))
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -297,6 +309,7 @@ def main() -> None:
         batch_size=args.batch_size,
         uniform_time_share=args.uniform_time_share,
         init_from=args.init_from,
+        shape=args.shape,
     )
 
 

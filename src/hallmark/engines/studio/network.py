@@ -5,7 +5,8 @@ works at half that size: four times cheaper on a CPU, with nothing lost. A UNet 
 more input channels than the image has is given the row and column of every pixel there
 (coordinate channels): a prompt names places ("in the top left"), and convolutions and
 diffusers' attention blocks otherwise know where they are only from the zero padding at the
-borders.
+borders. The shapes the base model has had are kept by name (UNET_SHAPES); a model of one
+shape continues training as a larger one with the new parts starting as no-ops.
 """
 
 from __future__ import annotations
@@ -28,19 +29,39 @@ COORDINATE_CHANNELS = 2
 UNIFORM_TIME_SHARE = 0.3
 
 
-def unet_config() -> dict[str, Any]:
-    """The UNet's shape: three levels, cross-attention on the two coarser ones, coordinates in."""
+_COARSE_ATTENTION = {
+    "down_block_types": ("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+    "up_block_types": ("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+}
+_ATTENTION_EVERYWHERE = {
+    "down_block_types": ("CrossAttnDownBlock2D",) * 3,
+    "up_block_types": ("CrossAttnUpBlock2D",) * 3,
+}
+# The shapes the base model has had, by name, so that every training command stays reproducible.
+UNET_SHAPES: dict[str, dict[str, Any]] = {
+    "coarse-attention": {"in_channels": CHANNELS, **_COARSE_ATTENTION},
+    "coordinates": {"in_channels": CHANNELS + COORDINATE_CHANNELS, **_COARSE_ATTENTION},
+    "attention-everywhere": {
+        "in_channels": CHANNELS + COORDINATE_CHANNELS,
+        **_ATTENTION_EVERYWHERE,
+    },
+}
+DEFAULT_SHAPE = "coordinates"
+
+
+def unet_config(shape: str = DEFAULT_SHAPE) -> dict[str, Any]:
+    """The UNet's configuration: three levels at 16, 8 and 4 px, cross-attention per `shape`."""
+    if shape not in UNET_SHAPES:
+        raise ValueError(f"Unknown UNet shape {shape!r}; known: {', '.join(UNET_SHAPES)}.")
     return {
         "sample_size": LAYOUT_SIZE // FOLD,
-        "in_channels": CHANNELS + COORDINATE_CHANNELS,
         "out_channels": CHANNELS,
         "block_out_channels": (32, 64, 128),
         "layers_per_block": 1,
-        "down_block_types": ("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        "up_block_types": ("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
         "cross_attention_dim": EMBEDDING_DIM,
         "attention_head_dim": 32,
         "norm_num_groups": 16,
+        **UNET_SHAPES[shape],
     }
 
 
@@ -64,6 +85,37 @@ def widen_input(state: dict[str, torch.Tensor], in_channels: int) -> dict[str, t
         return state
     zeros = weight.new_zeros(weight.shape[0], missing, *weight.shape[2:])
     return {**state, "conv_in.weight": torch.cat([weight, zeros], dim=1)}
+
+
+def load_earlier_weights(unet: torch.nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
+    """Load a smaller earlier UNet's weights into `unet`; the parts it lacked start as no-ops.
+
+    New input channels are weighted zero and every new attention block's output projection is
+    zero, so the grown UNet computes what the earlier one did and training continues from
+    there. Returns the names of the new attention blocks.
+    """
+    config: Any = unet.config
+    result = unet.load_state_dict(widen_input(state, int(config.in_channels)), strict=False)
+    if result.unexpected_keys:
+        raise ValueError(
+            f"The earlier weights hold parts this UNet lacks: {result.unexpected_keys[:3]}"
+        )
+    new_blocks = sorted(
+        key.removesuffix(".proj_out.weight")
+        for key in result.missing_keys
+        if key.endswith(".proj_out.weight")
+    )
+    unexplained = [
+        key for key in result.missing_keys if not any(key.startswith(f"{b}.") for b in new_blocks)
+    ]
+    if unexplained:
+        raise ValueError(f"The earlier weights lack parts this UNet needs: {unexplained[:3]}")
+    with torch.no_grad():
+        for name in new_blocks:
+            projection = unet.get_submodule(f"{name}.proj_out")
+            projection.weight.zero_()
+            projection.bias.zero_()
+    return new_blocks
 
 
 def coordinates(batch: int, size: int) -> torch.Tensor:
