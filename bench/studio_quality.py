@@ -33,6 +33,7 @@ import random
 import statistics
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -190,12 +191,20 @@ def evaluate_artist(
     return result, work_images, made, painted_truth
 
 
+def attributed_artists(
+    classifier: NearestCentroid, images: list[Image.Image], texture_only: bool = False
+) -> list[str]:
+    """The artist the classifier gives each image to."""
+    features = np.stack([style_features(image, texture_only) for image in images])
+    return classifier.predict(features)
+
+
 def attribution(
     classifier: NearestCentroid, images: list[Image.Image], handle: str, texture_only: bool = False
 ) -> float:
     """The share of images the classifier gives to the artist `handle`."""
-    features = np.stack([style_features(image, texture_only) for image in images])
-    return float(np.mean([label == handle for label in classifier.predict(features)]))
+    labels = attributed_artists(classifier, images, texture_only)
+    return float(np.mean([label == handle for label in labels]))
 
 
 def main() -> None:
@@ -285,7 +294,10 @@ def attribute_and_print(
     for handle in handles:
         made = generated[handle]
         result = results["artists"][handle]
-        result["attribution"] = attribution(full, made, handle)
+        labels = attributed_artists(full, made)
+        result["attribution"] = float(np.mean([label == handle for label in labels]))
+        # Who the classifier takes the misattributed outputs for.
+        result["attributed_to"] = dict(Counter(labels).most_common())
         # The classifier's own ceiling: the artist's procedural paintings of the same scenes.
         result["attribution_painted_truth"] = attribution(full, painted[handle], handle)
         result["attribution_texture_only"] = attribution(texture, made, handle, texture_only=True)
