@@ -112,9 +112,8 @@ def load_earlier_weights(unet: torch.nn.Module, state: dict[str, torch.Tensor]) 
         raise ValueError(f"The earlier weights lack parts this UNet needs: {unexplained[:3]}")
     with torch.no_grad():
         for name in new_blocks:
-            projection = unet.get_submodule(f"{name}.proj_out")
-            projection.weight.zero_()
-            projection.bias.zero_()
+            for parameter in unet.get_submodule(f"{name}.proj_out").parameters():
+                parameter.zero_()
     return new_blocks
 
 
