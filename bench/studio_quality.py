@@ -69,9 +69,11 @@ def held_out_prompts(count: int, seed: str) -> list[tuple[Any, str]]:
     return [(scene, describe(scene, rng)) for scene in scenes]
 
 
-def base_model_adherence(count: int, steps: int, guidance: float) -> dict[str, Any]:
+def base_model_adherence(
+    count: int, steps: int, guidance: float, base_model: str = ""
+) -> dict[str, Any]:
     """The base model alone: layouts for held-out prompts, and for an empty prompt."""
-    unet = load_base_unet(locate_base(""))
+    unet = load_base_unet(locate_base(base_model))
     prompts = held_out_prompts(count, "bench/base")
     made, blind = [], []
     for number, (_, caption) in enumerate(prompts):
@@ -128,7 +130,7 @@ def contact_sheet(
 
 
 def evaluate_artist(
-    handle: str, prompts_count: int, folder: Path, sheets: Path | None
+    handle: str, prompts_count: int, folder: Path, sheets: Path | None, base_model: str = ""
 ) -> tuple[dict[str, Any], list[Image.Image], list[Image.Image], list[Image.Image]]:
     """Train one artist's style with default settings, then generate and measure."""
     artist = SAMPLE_ARTISTS[handle]
@@ -136,7 +138,7 @@ def evaluate_artist(
     images = [TrainingImage(w.image(), w.caption) for w in works]
     engine = StudioEngine()
     config = TrainingConfig(
-        base_model="", output_dir=folder / handle, **training_defaults("studio")
+        base_model=base_model, output_dir=folder / handle, **training_defaults("studio")
     )
     began = time.perf_counter()
     artifact = engine.train(images, config, lambda progress: None, lambda: False)
@@ -227,11 +229,18 @@ def main() -> None:
         default=GENERATION_DEFAULTS["guidance"],
         help="guidance for the base model's layouts (the engine's default unless given)",
     )
+    parser.add_argument(
+        "--base-model",
+        default="",
+        help="a base model's folder from studio_base (the shipped one unless given)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(2)
     handles = [h.strip() for h in args.artists.split(",") if h.strip()]
 
-    base = base_model_adherence(args.base_prompts, args.base_steps, args.base_guidance)
+    base = base_model_adherence(
+        args.base_prompts, args.base_steps, args.base_guidance, args.base_model
+    )
     print(
         f"base model, {args.base_prompts} held-out prompts, {args.base_steps} steps, "
         f"guidance {args.base_guidance:g}: adherence {base['adherence']:.3f} "
@@ -247,7 +256,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for handle in handles:
             result, works_of[handle], made, truth = evaluate_artist(
-                handle, args.prompts, Path(folder), args.sheets
+                handle, args.prompts, Path(folder), args.sheets, args.base_model
             )
             painted[handle] = truth
             results["artists"][handle] = result
