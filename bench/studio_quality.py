@@ -11,7 +11,9 @@ For each sample artist (20 captioned works at 256 px):
   colour features); and, as the classifier's own ceiling, the same for the artist's procedural
   paintings of the same scenes;
 - prompt adherence on held-out prompts (scenes with a kind/colour/column combination the base
-  model never saw), checked procedurally from each scene, against two baselines measured here:
+  model never saw), checked procedurally from each scene, of the painted images and of the
+  32 px layouts they were painted from (what the renderer keeps of them), against two baselines
+  measured here:
   the same style given an empty prompt (a model that ignores the prompt) and the artist's own
   painting of the true scene (the ceiling of the check);
 - novelty: the closest any output comes to a training work, against half the median distance
@@ -146,12 +148,13 @@ def evaluate_artist(
     training_seconds = time.perf_counter() - began
 
     prompts = held_out_prompts(prompts_count, f"bench/{handle}")
-    made, blind, seconds = [], [], []
+    made, blind, layouts, seconds = [], [], [], []
     for number, (_, caption) in enumerate(prompts):
         request = GenerationRequest(caption, seed=number, **GENERATION_DEFAULTS)
         start = time.perf_counter()
         made += engine.generate(artifact, request)
         seconds.append(time.perf_counter() - start)
+        layouts += engine.generate_layouts(artifact, request)
         blind += engine.generate(
             artifact, GenerationRequest("", seed=number, **GENERATION_DEFAULTS)
         )
@@ -179,6 +182,7 @@ def evaluate_artist(
         "training_seconds": round(training_seconds, 1),
         "seconds_per_image": round(statistics.median(seconds), 2),
         "adherence": adherence_rate(made, scenes, colours),
+        "layout_adherence": adherence_rate(layouts, scenes, colours),
         "empty_prompt_baseline": adherence_rate(blind, scenes, colours),
         "painted_truth_ceiling": adherence_rate(painted_truth, scenes, colours),
         "novelty_closest": round(closest, 2),
@@ -296,7 +300,7 @@ def attribute_and_print(
     print()
     header = (
         f"{'artist':8} {'train s':>8} {'s/image':>8} {'style':>6} {'truth':>6} {'texture':>8} "
-        f"{'adhere':>7} {'empty':>6} {'ceiling':>8} {'closest':>8} {'half typ':>8} "
+        f"{'adhere':>7} {'layout':>7} {'empty':>6} {'ceiling':>8} {'closest':>8} {'half typ':>8} "
         f"{'work-work':>9} {'novel':>5} {'pdq':>4} {'half':>5} {'own':>4} {'copies':>6}"
     )
     print(header)
@@ -314,7 +318,8 @@ def attribute_and_print(
             f"{handle:8} {result['training_seconds']:8.1f} {result['seconds_per_image']:8.2f} "
             f"{result['attribution']:6.2f} {result['attribution_painted_truth']:6.2f} "
             f"{result['attribution_texture_only']:8.2f} "
-            f"{result['adherence']:7.3f} {result['empty_prompt_baseline']:6.3f} "
+            f"{result['adherence']:7.3f} {result['layout_adherence']:7.3f} "
+            f"{result['empty_prompt_baseline']:6.3f} "
             f"{result['painted_truth_ceiling']:8.3f} "
             f"{result['novelty_closest']:8.2f} {result['novelty_half_typical']:8.2f} "
             f"{result['closest_two_works']:9.2f} "

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from hallmark.engines import (
+    EngineError,
     GenerationRequest,
     ModelArtifact,
     NotEnoughImages,
@@ -24,7 +25,7 @@ from hallmark.engines import (
 )
 from hallmark.engines.studio import StudioEngine
 from hallmark.engines.studio.engine import LORA_FILE, mirror_caption
-from hallmark.engines.studio.network import flow_matching_loss, images_to_tensor
+from hallmark.engines.studio.network import LAYOUT_SIZE, flow_matching_loss, images_to_tensor
 from hallmark.engines.studio.text import MAX_TOKENS, shared_text_encoder
 from hallmark.engines.studio.weights import (
     SHIPPED,
@@ -122,6 +123,26 @@ def test_a_saved_style_loads_and_generates_the_same_images_for_the_same_seed(
     assert first.size == (128, 128)
     assert np.array_equal(np.asarray(first), np.asarray(again))
     assert not np.array_equal(np.asarray(first), np.asarray(other))
+
+
+def test_the_layouts_a_picture_is_painted_from_are_the_models_and_seed_determined(
+    trained: ModelArtifact,
+) -> None:
+    engine = StudioEngine()
+    request = GenerationRequest("a yellow sun in the top left", count=2, seed=5, **SAMPLER)
+    layouts = engine.generate_layouts(trained, request)
+    again = engine.generate_layouts(trained, request)
+    painted = engine.generate(trained, request)
+    assert [layout.size for layout in layouts] == [(LAYOUT_SIZE, LAYOUT_SIZE)] * 2
+    assert np.array_equal(np.asarray(layouts[0]), np.asarray(again[0]))
+    assert not np.array_equal(np.asarray(layouts[0]), np.asarray(layouts[1]))
+    # Each painting keeps its own layout's colours, not the other one's.
+    shrunk = [np.asarray(p.resize((LAYOUT_SIZE, LAYOUT_SIZE)), np.float64) for p in painted]
+    own = [np.abs(shrunk[i] - np.asarray(layouts[i], np.float64)).mean() for i in (0, 1)]
+    swapped = [np.abs(shrunk[i] - np.asarray(layouts[1 - i], np.float64)).mean() for i in (0, 1)]
+    assert own[0] < swapped[0] and own[1] < swapped[1]
+    with pytest.raises(EngineError, match="count"):
+        engine.generate_layouts(trained, replace(request, count=0))
 
 
 @pytest.mark.parametrize(

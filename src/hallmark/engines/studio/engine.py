@@ -321,15 +321,8 @@ class StudioEngine:
 
     def generate(self, artifact: ModelArtifact, request: GenerationRequest) -> list[Image.Image]:
         """Layouts from the fine-tuned model, painted from the artist's patches; seed-determined."""
-        if request.count < 1:
-            raise EngineError("count must be at least 1.")
-        if request.steps < 1:
-            raise EngineError("steps must be at least 1.")
-        unet, renderer, base = self._load(artifact)
-        unet.set_adapters(["style"], weights=[float(request.strength)])
-        layouts = self._layouts(
-            unet, request.prompt, request.count, request.seed, request.steps, request.guidance
-        )
+        layouts = self.generate_layouts(artifact, request)
+        _, renderer, base = self._load(artifact)
         notes = _notes(request.prompt, base)
         images = []
         for number, layout in enumerate(layouts):
@@ -340,6 +333,20 @@ class StudioEngine:
                 image.info["note"] = " ".join(notes)
             images.append(image)
         return images
+
+    def generate_layouts(
+        self, artifact: ModelArtifact, request: GenerationRequest
+    ) -> list[Image.Image]:
+        """The fine-tuned model's 32 px layouts for a request, before they are painted."""
+        if request.count < 1:
+            raise EngineError("count must be at least 1.")
+        if request.steps < 1:
+            raise EngineError("steps must be at least 1.")
+        unet, _, _ = self._load(artifact)
+        unet.set_adapters(["style"], weights=[float(request.strength)])
+        return self._layouts(
+            unet, request.prompt, request.count, request.seed, request.steps, request.guidance
+        )
 
     @staticmethod
     def _layouts(
