@@ -145,6 +145,31 @@ def test_the_layouts_a_picture_is_painted_from_are_the_models_and_seed_determine
         engine.generate_layouts(trained, replace(request, count=0))
 
 
+def test_the_style_folded_into_the_weights_makes_the_layouts_the_lora_makes(
+    trained: ModelArtifact,
+) -> None:
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    engine = StudioEngine()
+    request = GenerationRequest("a red boat on the sea at night", seed=2, **SAMPLER)
+    merged = np.asarray(engine.generate_layouts(trained, request)[0], np.int64)
+    weaker = np.asarray(
+        engine.generate_layouts(trained, replace(request, strength=0.0))[0], np.int64
+    )
+    back = np.asarray(engine.generate_layouts(trained, request)[0], np.int64)
+    assert not np.array_equal(merged, weaker)
+    assert np.abs(merged - back).max() <= 1  # strength changed and restored without drift
+    unet, _, _ = engine._load(trained)
+    for layer in unet.modules():
+        if isinstance(layer, BaseTunerLayer) and layer.merged:
+            layer.unmerge()
+    unet.set_adapters(["style"], weights=[1.0])
+    on_the_fly = StudioEngine._layouts(
+        unet, request.prompt, 1, request.seed, request.steps, request.guidance
+    )[0]
+    assert np.abs(merged - np.asarray(on_the_fly, np.int64)).max() <= 1
+
+
 @pytest.mark.parametrize(
     ("prompt", "note"),
     [

@@ -13,6 +13,7 @@ import json
 import random
 import re
 import shutil
+import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -121,6 +122,7 @@ class StudioEngine:
 
     def __init__(self) -> None:
         self._models: OrderedDict[Path, tuple[Any, PatchRenderer, BaseModel]] = OrderedDict()
+        self._sampling = threading.Lock()  # a loaded UNet holds one style strength at a time
 
     # ---- training ---------------------------------------------------------------------------
 
@@ -343,10 +345,11 @@ class StudioEngine:
         if request.steps < 1:
             raise EngineError("steps must be at least 1.")
         unet, _, _ = self._load(artifact)
-        unet.set_adapters(["style"], weights=[float(request.strength)])
-        return self._layouts(
-            unet, request.prompt, request.count, request.seed, request.steps, request.guidance
-        )
+        with self._sampling:
+            merge_style(unet, float(request.strength))
+            return self._layouts(
+                unet, request.prompt, request.count, request.seed, request.steps, request.guidance
+            )
 
     @staticmethod
     def _layouts(
@@ -394,6 +397,26 @@ class StudioEngine:
         while len(self._models) > 4:
             self._models.popitem(last=False)
         return self._models[key]
+
+
+def merge_style(unet: Any, strength: float) -> None:
+    """Fold the style's LoRA, at `strength`, into the UNet's own weights for generation.
+
+    The merged UNet computes the same layouts (to float rounding) without the LoRA's extra
+    matrix products at every step: bench/studio_layout_speed.py measures the difference.
+    """
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    if getattr(unet, "merged_style_strength", None) == strength:
+        return
+    layers = [module for module in unet.modules() if isinstance(module, BaseTunerLayer)]
+    for layer in layers:
+        if layer.merged:
+            layer.unmerge()
+    unet.set_adapters(["style"], weights=[strength])
+    for layer in layers:
+        layer.merge(adapter_names=["style"])
+    unet.merged_style_strength = strength
 
 
 def prompt_notes(prompt: str, base_model: str = "") -> list[str]:
