@@ -22,22 +22,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from peft.tuners.tuners_utils import BaseTunerLayer
 from PIL import Image
 
 from hallmark.engines import TrainingConfig, TrainingImage, training_defaults
 from hallmark.engines.studio import StudioEngine
-from hallmark.engines.studio.engine import GENERATION_DEFAULTS, merge_style
+from hallmark.engines.studio.engine import GENERATION_DEFAULTS, merge_style, unmerge_style
 from hallmark.samples import SAMPLE_ARTISTS, describe, random_scene, sample_works
-
-
-def unmerge_style(unet: Any) -> None:
-    """The baseline: the LoRA kept beside the layers, applied at every step."""
-    for layer in unet.modules():
-        if isinstance(layer, BaseTunerLayer) and layer.merged:
-            layer.unmerge()
-    unet.set_adapters(["style"], weights=[1.0])
-    unet.merged_style_strength = None
 
 
 def timed_layouts(unet: Any, prompts: list[str]) -> tuple[list[float], list[Image.Image]]:
@@ -69,6 +59,7 @@ def main() -> None:
         artifact = engine.train(images, config, lambda progress: None, lambda: False)
         unet, _, _ = engine._load(artifact)
         unmerge_style(unet)
+        unet.set_adapters(["style"], weights=[1.0])
         timed_layouts(unet, prompts[:1])  # warm up
         baseline, unmerged = timed_layouts(unet, prompts)
         merge_style(unet, 1.0)

@@ -24,7 +24,7 @@ from hallmark.engines import (
     training_defaults,
 )
 from hallmark.engines.studio import StudioEngine
-from hallmark.engines.studio.engine import LORA_FILE, mirror_caption
+from hallmark.engines.studio.engine import LORA_FILE, mirror_caption, unmerge_style
 from hallmark.engines.studio.network import LAYOUT_SIZE, flow_matching_loss, images_to_tensor
 from hallmark.engines.studio.text import MAX_TOKENS, shared_text_encoder
 from hallmark.engines.studio.weights import (
@@ -148,8 +148,6 @@ def test_the_layouts_a_picture_is_painted_from_are_the_models_and_seed_determine
 def test_the_style_folded_into_the_weights_makes_the_layouts_the_lora_makes(
     trained: ModelArtifact,
 ) -> None:
-    from peft.tuners.tuners_utils import BaseTunerLayer
-
     engine = StudioEngine()
     request = GenerationRequest("a red boat on the sea at night", seed=2, **SAMPLER)
     merged = np.asarray(engine.generate_layouts(trained, request)[0], np.int64)
@@ -160,9 +158,7 @@ def test_the_style_folded_into_the_weights_makes_the_layouts_the_lora_makes(
     assert not np.array_equal(merged, weaker)
     assert np.abs(merged - back).max() <= 1  # strength changed and restored without drift
     unet, _, _ = engine._load(trained)
-    for layer in unet.modules():
-        if isinstance(layer, BaseTunerLayer) and layer.merged:
-            layer.unmerge()
+    unmerge_style(unet)
     unet.set_adapters(["style"], weights=[1.0])
     on_the_fly = StudioEngine._layouts(
         unet, request.prompt, 1, request.seed, request.steps, request.guidance

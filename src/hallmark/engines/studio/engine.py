@@ -323,8 +323,8 @@ class StudioEngine:
 
     def generate(self, artifact: ModelArtifact, request: GenerationRequest) -> list[Image.Image]:
         """Layouts from the fine-tuned model, painted from the artist's patches; seed-determined."""
-        layouts = self.generate_layouts(artifact, request)
-        _, renderer, base = self._load(artifact)
+        unet, renderer, base = self._load(artifact)
+        layouts = self._styled_layouts(unet, request)
         notes = _notes(request.prompt, base)
         images = []
         for number, layout in enumerate(layouts):
@@ -340,11 +340,15 @@ class StudioEngine:
         self, artifact: ModelArtifact, request: GenerationRequest
     ) -> list[Image.Image]:
         """The fine-tuned model's 32 px layouts for a request, before they are painted."""
+        unet, _, _ = self._load(artifact)
+        return self._styled_layouts(unet, request)
+
+    def _styled_layouts(self, unet: Any, request: GenerationRequest) -> list[Image.Image]:
+        """Layouts from a loaded UNet with the style folded in at the request's strength."""
         if request.count < 1:
             raise EngineError("count must be at least 1.")
         if request.steps < 1:
             raise EngineError("steps must be at least 1.")
-        unet, _, _ = self._load(artifact)
         with self._sampling:
             merge_style(unet, float(request.strength))
             return self._layouts(
@@ -405,18 +409,27 @@ def merge_style(unet: Any, strength: float) -> None:
     The merged UNet computes the same layouts (to float rounding) without the LoRA's extra
     matrix products at every step: bench/studio_layout_speed.py measures the difference.
     """
-    from peft.tuners.tuners_utils import BaseTunerLayer
-
     if getattr(unet, "merged_style_strength", None) == strength:
         return
-    layers = [module for module in unet.modules() if isinstance(module, BaseTunerLayer)]
-    for layer in layers:
-        if layer.merged:
-            layer.unmerge()
+    unmerge_style(unet)
     unet.set_adapters(["style"], weights=[strength])
-    for layer in layers:
+    for layer in _lora_layers(unet):
         layer.merge(adapter_names=["style"])
     unet.merged_style_strength = strength
+
+
+def unmerge_style(unet: Any) -> None:
+    """Take a folded style back out of the UNet's weights: the LoRA applies beside them again."""
+    for layer in _lora_layers(unet):
+        if layer.merged:
+            layer.unmerge()
+    unet.merged_style_strength = None
+
+
+def _lora_layers(unet: Any) -> list[Any]:
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    return [module for module in unet.modules() if isinstance(module, BaseTunerLayer)]
 
 
 def prompt_notes(prompt: str, base_model: str = "") -> list[str]:
