@@ -13,27 +13,17 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import time
-from typing import Any
+import sys
+from pathlib import Path
 
 import torch
 
-from hallmark.engines.studio import StudioEngine
 from hallmark.engines.studio.engine import GENERATION_DEFAULTS
 from hallmark.engines.studio.weights import load_base_unet, locate_base
 from hallmark.samples import describe, random_scene
 
-
-def seconds_per_layout(unet: Any, prompts: list[str]) -> list[float]:
-    """Seconds for each prompt's layout."""
-    seconds = []
-    for number, prompt in enumerate(prompts):
-        start = time.perf_counter()
-        StudioEngine._layouts(
-            unet, prompt, 1, number, GENERATION_DEFAULTS["steps"], GENERATION_DEFAULTS["guidance"]
-        )
-        seconds.append(time.perf_counter() - start)
-    return seconds
+sys.path.insert(0, str(Path(__file__).parent))
+from studio_layout_speed import timed_layouts  # noqa: E402
 
 
 def main() -> None:
@@ -46,17 +36,18 @@ def main() -> None:
     torch.set_num_threads(2)
     rng = random.Random("bench/base-speed")
     prompts = [describe(random_scene(rng), rng) for _ in range(args.layouts)]
+    candidate_base = locate_base(args.base_model)
     shipped = load_base_unet(locate_base(""))
-    candidate = load_base_unet(locate_base(args.base_model))
-    seconds_per_layout(shipped, prompts[:1])  # warm up
-    seconds_per_layout(candidate, prompts[:1])
+    candidate = load_base_unet(candidate_base)
+    timed_layouts(shipped, prompts[:1])  # warm up
+    timed_layouts(candidate, prompts[:1])
     times: dict[str, list[float]] = {"shipped": [], "candidate": []}
     for _ in range(args.rounds):
-        times["shipped"] += seconds_per_layout(shipped, prompts)
-        times["candidate"] += seconds_per_layout(candidate, prompts)
+        times["shipped"] += timed_layouts(shipped, prompts)[0]
+        times["candidate"] += timed_layouts(candidate, prompts)[0]
     baseline = statistics.median(times["shipped"])
     measured = statistics.median(times["candidate"])
-    shape = locate_base(args.base_model).record.get("shape", "?")
+    shape = candidate_base.record.get("shape", "?")
     print(
         f"{args.layouts} layouts x {args.rounds} rounds, {GENERATION_DEFAULTS['steps']} steps: "
         f"shipped {baseline:.3f} s, {args.base_model} ({shape}) {measured:.3f} s per layout, "

@@ -33,28 +33,34 @@ from hallmark.samples.scenes import KIND_WORDS
 
 @dataclass
 class Probes:
-    """Noun-token features (contextual and input) with each object's colour and column."""
+    """Each object's caption in context, its noun's token and input embedding, colour, column."""
 
-    contextual: list[NDArray[np.float32]]
+    sequences: list[torch.Tensor]  # every token of the object's caption, in context
+    positions: list[int]  # the noun's token in it
     static: list[NDArray[np.float32]]
     colours: list[str]
     columns: list[str]
-    sequences: list[torch.Tensor]  # every token of the object's caption, in context
-    positions: list[int]  # the noun's token in it
+
+    @property
+    def contextual(self) -> list[NDArray[np.float32]]:
+        """The noun token's embedding in its caption."""
+        return [
+            tokens[at].numpy() for tokens, at in zip(self.sequences, self.positions, strict=True)
+        ]
 
 
-def noun_span(caption: str, kind: str) -> tuple[int, int] | None:
+def noun_start(caption: str, kind: str) -> int | None:
     """Where the caption names this kind, if it does so exactly once."""
     words = [word for pair in KIND_WORDS[kind] for word in pair]  # type: ignore[index]
     matches = list(re.finditer(r"\b(" + "|".join(words) + r")\b", caption))
-    return (matches[0].start(), matches[0].end()) if len(matches) == 1 else None
+    return matches[0].start() if len(matches) == 1 else None
 
 
 @torch.no_grad()
 def collect(encoder: TextEncoder, seed: str, scenes: int) -> Probes:
     """Probe features for every object named once in `scenes` random captions."""
     rng = random.Random(seed)
-    probes = Probes([], [], [], [], [], [])
+    probes = Probes([], [], [], [], [])
     table = encoder.model.get_input_embeddings()
     for _ in range(scenes):
         scene = random_scene(rng)
@@ -64,16 +70,15 @@ def collect(encoder: TextEncoder, seed: str, scenes: int) -> Probes:
         offsets = batch.pop("offset_mapping")[0].tolist()
         hidden = encoder.model(**batch).last_hidden_state[0]
         for obj in scene.objects:
-            span = noun_span(caption, obj.kind) if kinds[obj.kind] == 1 else None
-            if obj.kind == "sea" or span is None:
+            noun = noun_start(caption, obj.kind) if kinds[obj.kind] == 1 else None
+            if obj.kind == "sea" or noun is None:
                 continue
-            token = next(i for i, (start, _) in enumerate(offsets) if start == span[0] and i > 0)
-            probes.contextual.append(hidden[token].numpy())
+            token = next(i for i, (start, _) in enumerate(offsets) if start == noun and i > 0)
+            probes.sequences.append(hidden)
+            probes.positions.append(token)
             probes.static.append(table(batch["input_ids"][0, token]).numpy())
             probes.colours.append(obj.colour)
             probes.columns.append(obj.column)
-            probes.sequences.append(hidden)
-            probes.positions.append(token)
     return probes
 
 
