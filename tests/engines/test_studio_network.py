@@ -1,4 +1,4 @@
-"""The studio's network: coordinate channels, growing a trained UNet, the text encoder."""
+"""The studio's network: coordinate channels, growing a trained UNet, the text side."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from hallmark.engines.studio.network import (
     COORDINATE_CHANNELS,
     FOLD,
     LAYOUT_SIZE,
+    TextAdapter,
     build_unet,
+    condition_text,
     coordinates,
     load_earlier_weights,
     predict_velocity,
@@ -86,6 +88,51 @@ def test_a_unet_grown_attention_at_the_finest_level_first_predicts_what_it_did()
         projection.weight.normal_(std=0.1)
         moved = predict_velocity(grown, *inputs)
     assert not torch.allclose(after, moved, atol=1e-3)
+
+
+def test_a_unet_given_a_text_adapter_first_predicts_what_it_did_and_then_reads_it() -> None:
+    torch.manual_seed(0)
+    earlier = build_unet(unet_config("coordinates")).eval()
+    grown = build_unet(unet_config("text-attention")).eval()
+    adapter = grown.get_submodule("text_adapter")
+    assert isinstance(adapter, TextAdapter)
+    for parameter in adapter.parameters():  # as if trained, before the earlier weights arrive
+        torch.nn.init.normal_(parameter, std=0.05)
+    assert load_earlier_weights(grown, earlier.state_dict()) == ["text_adapter"]
+    x, t, _, _ = _inputs(2, seed=4)
+    encoded = shared_text_encoder().encode(["a red boat in the top left", "two birds"])
+    with torch.no_grad():
+        tokens = condition_text(grown, encoded.embeddings, encoded.mask)
+        assert torch.equal(tokens, encoded.embeddings)
+        before = predict_velocity(earlier, x, t, encoded.embeddings, encoded.mask)
+        after = predict_velocity(grown, x, t, tokens, encoded.mask)
+        assert torch.allclose(before, after, atol=1e-6)
+        layer = adapter.layers[0]
+        assert isinstance(layer, torch.nn.TransformerEncoderLayer)
+        torch.nn.init.normal_(layer.linear2.weight, std=0.05)
+        moved = predict_velocity(
+            grown, x, t, condition_text(grown, encoded.embeddings, encoded.mask), encoded.mask
+        )
+    assert not torch.allclose(before, moved, atol=1e-3)
+
+
+def test_the_text_adapter_lets_each_token_read_the_others_but_never_the_padding() -> None:
+    torch.manual_seed(0)
+    adapter = TextAdapter(1).eval()
+    for parameter in adapter.parameters():
+        torch.nn.init.normal_(parameter, std=0.05)
+    _, _, embeddings, mask = _inputs(1, seed=5)
+    mask[:, 10:] = 0
+    embeddings = embeddings * mask.unsqueeze(-1)
+    other_word = embeddings.clone()
+    other_word[:, 3] = torch.randn(embeddings.shape[-1])
+    other_padding = embeddings.clone()
+    other_padding[:, 20] = torch.randn(embeddings.shape[-1])
+    with torch.no_grad():
+        out = adapter(embeddings, mask)
+        assert not torch.allclose(out[:, 7], adapter(other_word, mask)[:, 7], atol=1e-4)
+        assert torch.allclose(out, adapter(other_padding, mask), atol=1e-6)
+    assert bool((out[:, 10:] == 0).all()) and bool((out[:, :10] != 0).any())
 
 
 def test_earlier_weights_that_do_not_fit_the_unet_are_refused_by_name() -> None:

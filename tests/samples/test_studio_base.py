@@ -71,3 +71,24 @@ def test_a_run_of_a_larger_shape_keeps_the_earlier_weights_and_records_its_shape
     continued = load_base_unet(locate_base(str(tmp_path / "grown"))).state_dict()
     assert set(started) < set(continued)
     assert all(torch.allclose(continued[n], started[n], atol=1e-3) for n in started)
+
+
+def test_a_run_given_a_text_adapter_trains_it_records_it_and_ships_it(tmp_path: Path) -> None:
+    train_base(tmp_path / "first", steps=1, batch_size=2, shape="coordinates")
+    adapted = train_base(
+        tmp_path / "adapted",
+        steps=1,
+        seed=1,
+        batch_size=2,
+        shape="text-attention",
+        init_from=tmp_path / "first",
+    )
+
+    record = json.loads(adapted.with_suffix(".json").read_text(encoding="utf-8"))
+    assert record["shape"] == "text-attention"
+    assert record["unet"]["text_adapter_layers"] == 1
+    shipped = load_base_unet(locate_base(str(tmp_path / "adapted"))).state_dict()
+    assert "text_adapter.layers.0.linear2.weight" in shipped
+    # The adapter starts as a pass-through; one optimiser step already moves its output.
+    trained = torch.load(tmp_path / "adapted" / "checkpoint.pt", weights_only=False)["unet"]
+    assert bool(trained["text_adapter.layers.0.self_attn.out_proj.weight"].abs().sum() > 0)

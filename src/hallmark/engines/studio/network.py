@@ -5,8 +5,11 @@ works at half that size: four times cheaper on a CPU, with nothing lost. A UNet 
 more input channels than the image has is given the row and column of every pixel there
 (coordinate channels): a prompt names places ("in the top left"), and convolutions and
 diffusers' attention blocks otherwise know where they are only from the zero padding at the
-borders. The shapes the base model has had are kept by name (UNET_SHAPES); a model of one
-shape continues training as a larger one with the new parts starting as no-ops.
+borders. A shape may also put a trained self-attention layer over the frozen text tokens
+(TextAdapter) before the UNet reads them: the frozen tokens say an object's colour but hardly
+where it is (`bench/text_binding.py`). The shapes the base model has had are kept by name
+(UNET_SHAPES); a model of one shape continues training as a larger one with the new parts
+starting as no-ops.
 """
 
 from __future__ import annotations
@@ -45,12 +48,23 @@ UNET_SHAPES: dict[str, dict[str, Any]] = {
         "in_channels": CHANNELS + COORDINATE_CHANNELS,
         **_ATTENTION_EVERYWHERE,
     },
+    "text-attention": {
+        "in_channels": CHANNELS + COORDINATE_CHANNELS,
+        "text_adapter_layers": 1,
+        **_COARSE_ATTENTION,
+    },
 }
+TEXT_ADAPTER_HEADS = 6
+TEXT_ADAPTER_HIDDEN = 768
+TEXT_ADAPTER_PREFIX = "text_adapter."
 DEFAULT_SHAPE = "coordinates"
 
 
 def unet_config(shape: str = DEFAULT_SHAPE) -> dict[str, Any]:
-    """The UNet's configuration: three levels at 16, 8 and 4 px, cross-attention per `shape`."""
+    """The network's configuration: diffusers' UNet arguments, and text_adapter_layers if any.
+
+    Three levels at 16, 8 and 4 px, with cross-attention where `shape` puts it.
+    """
     if shape not in UNET_SHAPES:
         raise ValueError(f"Unknown UNet shape {shape!r}; known: {', '.join(UNET_SHAPES)}.")
     return {
@@ -65,12 +79,73 @@ def unet_config(shape: str = DEFAULT_SHAPE) -> dict[str, Any]:
     }
 
 
+class TextAdapter(torch.nn.Module):
+    """Self-attention layers over the frozen text tokens, added to them (residual).
+
+    Each token can take in its neighbours ("a red boat in the top left": the noun learns its
+    place); every layer's output projections start at zero, so a new adapter passes the
+    tokens through unchanged and a trained UNet keeps computing what it did.
+    """
+
+    def __init__(self, layers: int, width: int = EMBEDDING_DIM) -> None:
+        super().__init__()
+        self.layers = torch.nn.ModuleList(
+            torch.nn.TransformerEncoderLayer(
+                width,
+                TEXT_ADAPTER_HEADS,
+                TEXT_ADAPTER_HIDDEN,
+                dropout=0.0,
+                batch_first=True,
+                norm_first=True,
+            )
+            for _ in range(layers)
+        )
+        self.pass_through()
+
+    @torch.no_grad()
+    def pass_through(self) -> None:
+        """Zero every layer's output projections: the adapter then returns its input."""
+        for layer in self.modules():
+            if not isinstance(layer, torch.nn.TransformerEncoderLayer):
+                continue
+            for projection in (layer.self_attn.out_proj, layer.linear2):
+                projection.weight.zero_()
+                projection.bias.zero_()
+
+    def forward(self, embeddings: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The tokens after the adapter; padding stays zero and is attended by nothing."""
+        padding = mask == 0
+        out = embeddings
+        for layer in self.layers:
+            out = layer(out, src_key_padding_mask=padding)
+        return out * mask.unsqueeze(-1).to(out)
+
+
 def build_unet(config: dict[str, Any] | None = None) -> torch.nn.Module:
-    """A freshly initialised UNet of the studio's shape (or of `config`)."""
+    """A freshly initialised network of the studio's shape (or of `config`).
+
+    A configuration with text_adapter_layers gets a TextAdapter as the UNet's `text_adapter`
+    submodule, so that its weights are saved, loaded and frozen with the UNet's.
+    """
     from diffusers import UNet2DConditionModel
 
-    unet: torch.nn.Module = UNet2DConditionModel(**(config or unet_config()))
+    arguments = dict(config or unet_config())
+    adapter_layers = int(arguments.pop("text_adapter_layers", 0))
+    unet: torch.nn.Module = UNet2DConditionModel(**arguments)
+    if adapter_layers:
+        unet.text_adapter = TextAdapter(adapter_layers)
     return unet
+
+
+def condition_text(
+    unet: torch.nn.Module, embeddings: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """The text tokens as the UNet reads them: through its text adapter, if it has one."""
+    adapter = getattr(unet, "text_adapter", None)
+    if adapter is None:
+        return embeddings
+    conditioned: torch.Tensor = adapter(embeddings, mask)
+    return conditioned
 
 
 def widen_input(state: dict[str, torch.Tensor], in_channels: int) -> dict[str, torch.Tensor]:
@@ -90,9 +165,10 @@ def widen_input(state: dict[str, torch.Tensor], in_channels: int) -> dict[str, t
 def load_earlier_weights(unet: torch.nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
     """Load a smaller earlier UNet's weights into `unet`; the parts it lacked start as no-ops.
 
-    New input channels are weighted zero and every new attention block's output projection is
-    zero, so the grown UNet computes what the earlier one did and training continues from
-    there. Returns the names of the new attention blocks.
+    New input channels are weighted zero, every new attention block's output projection is
+    zero and a new text adapter passes the tokens through, so the grown UNet computes what the
+    earlier one did and training continues from there. Returns the names of the new attention
+    blocks (and "text_adapter" if that is new).
     """
     config: Any = unet.config
     result = unet.load_state_dict(widen_input(state, int(config.in_channels)), strict=False)
@@ -103,10 +179,13 @@ def load_earlier_weights(unet: torch.nn.Module, state: dict[str, torch.Tensor]) 
     new_blocks = sorted(
         key.removesuffix(".proj_out.weight")
         for key in result.missing_keys
-        if key.endswith(".proj_out.weight")
+        if key.endswith(".proj_out.weight") and not key.startswith(TEXT_ADAPTER_PREFIX)
     )
+    new_adapter = [key for key in result.missing_keys if key.startswith(TEXT_ADAPTER_PREFIX)]
     unexplained = [
-        key for key in result.missing_keys if not any(key.startswith(f"{b}.") for b in new_blocks)
+        key
+        for key in result.missing_keys
+        if key not in new_adapter and not any(key.startswith(f"{b}.") for b in new_blocks)
     ]
     if unexplained:
         raise ValueError(f"The earlier weights lack parts this UNet needs: {unexplained[:3]}")
@@ -114,6 +193,10 @@ def load_earlier_weights(unet: torch.nn.Module, state: dict[str, torch.Tensor]) 
         for name in new_blocks:
             for parameter in unet.get_submodule(f"{name}.proj_out").parameters():
                 parameter.zero_()
+    if new_adapter:
+        adapter: Any = unet.get_submodule("text_adapter")
+        adapter.pass_through()
+        return [*new_blocks, "text_adapter"]
     return new_blocks
 
 
@@ -193,7 +276,7 @@ def flow_matching_loss(
     t = sample_times(clean.shape[0], generator, uniform_time_share)
     noisy = (1 - t.view(-1, 1, 1, 1)) * clean + t.view(-1, 1, 1, 1) * noise
     target = noise - clean
-    predicted = predict_velocity(unet, noisy, t, embeddings, mask)
+    predicted = predict_velocity(unet, noisy, t, condition_text(unet, embeddings, mask), mask)
     return F.mse_loss(predicted, target)
 
 
@@ -214,8 +297,10 @@ def sample_layouts(
     batch = embeddings.shape[0]
     shape = (CHANNELS, LAYOUT_SIZE // FOLD, LAYOUT_SIZE // FOLD)
     x = torch.stack([torch.randn(shape, generator=g) for g in generators])
-    both_embeddings = torch.cat([embeddings, empty_embeddings.expand(batch, -1, -1)])
     both_mask = torch.cat([mask, empty_mask.expand(batch, -1)])
+    both_embeddings = condition_text(
+        unet, torch.cat([embeddings, empty_embeddings.expand(batch, -1, -1)]), both_mask
+    )
     times = torch.linspace(1.0, 0.0, steps + 1)
     for index in range(steps):
         t, t_next = times[index], times[index + 1]
