@@ -1,6 +1,7 @@
 """Does the frozen text encoder tie each object to its colour and place? A linear probe.
 
 Run: .venv/bin/python bench/text_binding.py [--train-scenes 2000] [--test-scenes 500]
+     [--base-model DIR] [--adapter-epochs 30]
 
 The base model reads prompts as MiniLM's token embeddings, and its layouts often put a named
 colour in the wrong third. For every object a caption names once, this takes the embedding of
@@ -11,7 +12,9 @@ any attention, so it knows nothing of the caption) and the majority class are th
 High scores mean the tokens the UNet attends to already carry the binding; chance means the
 text side cannot tell which object a colour or place belongs to. Last, one trainable
 self-attention layer over the frozen tokens, read out at the noun: what a small text adapter
-trained with the UNet could make of the same tokens.
+trained with the UNet could make of the same tokens. With --base-model, a base model whose
+shape has a text adapter: the same linear probe on the noun token after its trained adapter,
+the tokens that model's UNet reads (--adapter-epochs 0 skips the layer trained here).
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from hallmark.engines.studio.network import condition_text
 from hallmark.engines.studio.text import TextEncoder
+from hallmark.engines.studio.weights import load_base_unet, locate_base
 from hallmark.samples import describe, random_scene
 from hallmark.samples.scenes import KIND_WORDS
 
@@ -80,6 +85,19 @@ def collect(encoder: TextEncoder, seed: str, scenes: int) -> Probes:
             probes.colours.append(obj.colour)
             probes.columns.append(obj.column)
     return probes
+
+
+@torch.no_grad()
+def through_base_adapter(base_model: str, probes: Probes) -> list[NDArray[np.float32]]:
+    """Each noun token after the base model's own text adapter, as its UNet reads it."""
+    unet = load_base_unet(locate_base(base_model))
+    if getattr(unet, "text_adapter", None) is None:
+        raise SystemExit(f"The base model {base_model} has no text adapter.")
+    features = []
+    for tokens, at in zip(probes.sequences, probes.positions, strict=True):
+        mask = torch.ones(1, tokens.shape[0], dtype=torch.long)
+        features.append(condition_text(unet, tokens[None], mask)[0, at].numpy())
+    return features
 
 
 def probe_accuracy(
@@ -151,23 +169,33 @@ def main() -> None:
     parser.add_argument("--train-scenes", type=int, default=2000)
     parser.add_argument("--test-scenes", type=int, default=500)
     parser.add_argument("--adapter-epochs", type=int, default=30)
+    parser.add_argument("--base-model", default=None, help="a base model with a text adapter")
     args = parser.parse_args()
     torch.set_num_threads(2)
     encoder = TextEncoder()
     train = collect(encoder, "bench/text-binding/train", args.train_scenes)
     test = collect(encoder, "bench/text-binding/test", args.test_scenes)
     print(f"{len(train.columns)} objects to fit on, {len(test.columns)} to score")
+    if args.base_model:
+        train_adapted = through_base_adapter(args.base_model, train)
+        test_adapted = through_base_adapter(args.base_model, test)
     for label in ("colours", "columns"):
         fit_labels, score_labels = getattr(train, label), getattr(test, label)
         majority = Counter(fit_labels).most_common(1)[0][0]
         chance = sum(value == majority for value in score_labels) / len(score_labels)
         contextual = probe_accuracy(train.contextual, fit_labels, test.contextual, score_labels)
         static = probe_accuracy(train.static, fit_labels, test.static, score_labels)
-        adapted = adapter_accuracy(train, test, label, args.adapter_epochs)
-        print(
+        line = (
             f"{label}: noun token in context {contextual:.3f}, noun's input embedding "
-            f"{static:.3f}, majority class {chance:.3f}; one trained attention layer {adapted:.3f}"
+            f"{static:.3f}, majority class {chance:.3f}"
         )
+        if args.base_model:
+            base = probe_accuracy(train_adapted, fit_labels, test_adapted, score_labels)
+            line += f"; after {args.base_model}'s text adapter {base:.3f}"
+        if args.adapter_epochs > 0:
+            adapted = adapter_accuracy(train, test, label, args.adapter_epochs)
+            line += f"; one attention layer trained here {adapted:.3f}"
+        print(line)
 
 
 if __name__ == "__main__":
