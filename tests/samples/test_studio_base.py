@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -49,20 +50,20 @@ def test_a_run_started_from_another_records_every_command_that_led_to_it(tmp_pat
     assert not all(torch.allclose(fresh[n], started[n], atol=1e-3) for n in weights)
 
 
+def _grown_run(tmp_path: Path, shape: str) -> dict[str, Any]:
+    """The record of a one-step run of `shape` from a one-step run of the coordinates shape."""
+    train_base(tmp_path / "first", steps=1, batch_size=2, shape="coordinates")
+    grown = train_base(
+        tmp_path / "grown", steps=1, seed=1, batch_size=2, shape=shape, init_from=tmp_path / "first"
+    )
+    record: dict[str, Any] = json.loads(grown.with_suffix(".json").read_text(encoding="utf-8"))
+    return record
+
+
 def test_a_run_of_a_larger_shape_keeps_the_earlier_weights_and_records_its_shape(
     tmp_path: Path,
 ) -> None:
-    train_base(tmp_path / "first", steps=1, batch_size=2, shape="coordinates")
-    grown = train_base(
-        tmp_path / "grown",
-        steps=1,
-        seed=1,
-        batch_size=2,
-        shape="attention-everywhere",
-        init_from=tmp_path / "first",
-    )
-
-    record = json.loads(grown.with_suffix(".json").read_text(encoding="utf-8"))
+    record = _grown_run(tmp_path, "attention-everywhere")
     assert record["shape"] == "attention-everywhere"
     assert record["unet"]["down_block_types"][0] == "CrossAttnDownBlock2D"
     assert "--shape coordinates" in record["commands"][0]
@@ -74,21 +75,12 @@ def test_a_run_of_a_larger_shape_keeps_the_earlier_weights_and_records_its_shape
 
 
 def test_a_run_given_a_text_adapter_trains_it_records_it_and_ships_it(tmp_path: Path) -> None:
-    train_base(tmp_path / "first", steps=1, batch_size=2, shape="coordinates")
-    adapted = train_base(
-        tmp_path / "adapted",
-        steps=1,
-        seed=1,
-        batch_size=2,
-        shape="text-attention",
-        init_from=tmp_path / "first",
-    )
+    record = _grown_run(tmp_path, "text-attention")
 
-    record = json.loads(adapted.with_suffix(".json").read_text(encoding="utf-8"))
     assert record["shape"] == "text-attention"
     assert record["unet"]["text_adapter_layers"] == 1
-    shipped = load_base_unet(locate_base(str(tmp_path / "adapted"))).state_dict()
+    shipped = load_base_unet(locate_base(str(tmp_path / "grown"))).state_dict()
     assert "text_adapter.layers.0.linear2.weight" in shipped
     # The adapter starts as a pass-through; one optimiser step already moves its output.
-    trained = torch.load(tmp_path / "adapted" / "checkpoint.pt", weights_only=False)["unet"]
+    trained = torch.load(tmp_path / "grown" / "checkpoint.pt", weights_only=False)["unet"]
     assert bool(trained["text_adapter.layers.0.self_attn.out_proj.weight"].abs().sum() > 0)
