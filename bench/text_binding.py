@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -33,7 +32,7 @@ from hallmark.engines.studio.network import condition_text
 from hallmark.engines.studio.text import TextEncoder
 from hallmark.engines.studio.weights import load_base_unet, locate_base
 from hallmark.samples import describe, random_scene
-from hallmark.samples.scenes import KIND_WORDS
+from hallmark.samples.binding import noun_start
 
 
 @dataclass
@@ -52,13 +51,6 @@ class Probes:
         return [
             tokens[at].numpy() for tokens, at in zip(self.sequences, self.positions, strict=True)
         ]
-
-
-def noun_start(caption: str, kind: str) -> int | None:
-    """Where the caption names this kind, if it does so exactly once."""
-    words = [word for pair in KIND_WORDS[kind] for word in pair]  # type: ignore[index]
-    matches = list(re.finditer(r"\b(" + "|".join(words) + r")\b", caption))
-    return matches[0].start() if len(matches) == 1 else None
 
 
 @torch.no_grad()

@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 
 from hallmark.engines.studio.network import build_unet, sample_times
+from hallmark.engines.studio.text import EMBEDDING_DIM
 from hallmark.engines.studio.weights import load_base_unet, locate_base
+from hallmark.samples.binding import BindingHeads
 from hallmark.samples.studio_base import train_base
 
 
@@ -84,3 +87,28 @@ def test_a_run_given_a_text_adapter_trains_it_records_it_and_ships_it(tmp_path: 
     # The adapter starts as a pass-through; one optimiser step already moves its output.
     trained = torch.load(tmp_path / "grown" / "checkpoint.pt", weights_only=False)["unet"]
     assert bool(trained["text_adapter.layers.0.self_attn.out_proj.weight"].abs().sum() > 0)
+
+
+def test_a_run_with_the_binding_loss_trains_its_heads_and_records_its_weight(
+    tmp_path: Path,
+) -> None:
+    weights = train_base(
+        tmp_path / "bound", steps=1, batch_size=4, shape="text-attention", binding_weight=0.1
+    )
+
+    record = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))
+    assert record["binding_weight"] == 0.1
+    assert "--binding-weight 0.1" in record["commands"][-1]
+    state = torch.load(tmp_path / "bound" / "checkpoint.pt", weights_only=False)
+    fresh = BindingHeads(EMBEDDING_DIM).state_dict()
+    assert set(state["binding_heads"]) == set(fresh)
+    # The heads are trained (the optimiser holds them) but never ship with the base weights.
+    assert len(state["optimizer"]["state"]) > len(list(build_unet(record["unet"]).parameters()))
+    assert not any(
+        "binding" in name for name in load_base_unet(locate_base(str(weights.parent))).state_dict()
+    )
+
+
+def test_the_binding_loss_is_refused_for_a_shape_without_a_text_adapter(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="text adapter"):
+        train_base(tmp_path / "plain", steps=1, batch_size=2, binding_weight=0.1)

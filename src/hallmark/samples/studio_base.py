@@ -103,10 +103,11 @@ def world_vocabulary() -> list[str]:
 
 @dataclass(frozen=True)
 class Batch:
-    """Layouts and their captions, with dropped captions already blanked."""
+    """Layouts and their captions, with dropped captions already blanked, and their scenes."""
 
     captions: list[str]
     pixels: torch.Tensor
+    scenes: list[Scene]
 
 
 def batches(seed: int, batch_size: int, start_step: int) -> Iterator[Batch]:
@@ -122,7 +123,7 @@ def batches(seed: int, batch_size: int, start_step: int) -> Iterator[Batch]:
             "" if rng.random() < CAPTION_DROPOUT else describe(scene, rng) for scene in scenes
         ]
         images = [render_layout(scene, RENDER_SIZE) for scene in scenes]
-        yield Batch(captions, images_to_tensor(images))
+        yield Batch(captions, images_to_tensor(images), scenes)
         step += 1
 
 
@@ -145,20 +146,27 @@ def train_base(
     uniform_time_share: float = UNIFORM_TIME_SHARE,
     init_from: Path | None = None,
     shape: str = DEFAULT_SHAPE,
+    binding_weight: float = 0.0,
     checkpoint_every: int = 250,
     log_every: int = 50,
 ) -> Path:
-    """Train (or resume) the base model; write weights and their record into `out`."""
+    """Train (or resume) the base model; write weights and their record into `out`.
+
+    A `binding_weight` above zero adds the text adapter's binding loss (hallmark.samples.binding)
+    at that weight; the shape must have a text adapter.
+    """
     from safetensors.torch import save_file
 
     from hallmark.engines.studio.network import (
         build_unet,
-        flow_matching_loss,
+        condition_text,
         load_earlier_weights,
         unet_config,
+        velocity_loss,
     )
-    from hallmark.engines.studio.text import TextEncoder
+    from hallmark.engines.studio.text import EMBEDDING_DIM, MAX_TOKENS, TextEncoder
     from hallmark.engines.studio.weights import load_base_unet, locate_base
+    from hallmark.samples.binding import BindingHeads, binding_loss, binding_targets
 
     torch.manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -176,10 +184,22 @@ def train_base(
             "commands": list(start_base.record["commands"]),
             "steps": int(start_base.record["steps"]),
         }
+    adapter = getattr(unet, "text_adapter", None)
+    if binding_weight > 0 and adapter is None:
+        raise ValueError(f"--binding-weight needs a shape with a text adapter, not {shape!r}.")
+    heads = BindingHeads(EMBEDDING_DIM)
     ema = build_unet(config)
     ema.load_state_dict(unet.state_dict())
     ema.requires_grad_(False)
-    optimizer = torch.optim.AdamW(unet.parameters(), lr=peak_lr, weight_decay=0.01)
+    trained = list(unet.parameters()) + (list(heads.parameters()) if binding_weight > 0 else [])
+    optimizer = torch.optim.AdamW(trained, lr=peak_lr, weight_decay=0.01)
+    # With the binding loss, the adapter and heads are clipped on their own, so that their
+    # cross-entropy does not shrink the UNet's flow-matching step.
+    text_side = set(map(id, adapter.parameters())) if binding_weight > 0 and adapter else set()
+    clip_groups = [
+        [p for p in unet.parameters() if id(p) not in text_side],
+        [p for p in unet.parameters() if id(p) in text_side] + list(heads.parameters()),
+    ]
     generator = torch.Generator().manual_seed(seed)
     history: list[tuple[int, float]] = []
     runs: list[dict[str, int | str]] = []
@@ -189,6 +209,8 @@ def train_base(
         state = torch.load(checkpoint, weights_only=False)
         unet.load_state_dict(state["unet"])
         ema.load_state_dict(state["ema"])
+        if "binding_heads" in state:
+            heads.load_state_dict(state["binding_heads"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
         history = state["history"]
@@ -197,7 +219,7 @@ def train_base(
         runs = state.get("runs") or [{"from_step": 0, "to_step": start}]
         earlier = state.get("earlier", earlier)
         print(f"resuming at step {start}", flush=True)
-    options = _options(seed, batch_size, uniform_time_share, shape, init_from)
+    options = _options(seed, batch_size, uniform_time_share, shape, init_from, binding_weight)
     for run in runs:
         run.setdefault("command", _command(int(run["to_step"]), options, out))
     if not runs or runs[-1]["to_step"] != steps:  # a new run, not this one after a crash
@@ -206,19 +228,26 @@ def train_base(
         )
     run_start = int(runs[-1]["from_step"])
     began = time.monotonic()
-    running = 0.0
+    running = running_binding = 0.0
     stream = batches(seed, batch_size, start)
     for step in range(start, steps):
         batch = next(stream)
         encoded = encoder.encode(batch.captions)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step - run_start, steps - run_start, peak_lr)
-        loss = flow_matching_loss(
-            unet, batch.pixels, encoded.embeddings, encoded.mask, generator, uniform_time_share
-        )
+        text = condition_text(unet, encoded.embeddings, encoded.mask)
+        loss = velocity_loss(unet, batch.pixels, text, encoded.mask, generator, uniform_time_share)
+        total = loss
+        if binding_weight > 0:
+            targets = binding_targets(encoder.tokenizer, batch.captions, batch.scenes, MAX_TOKENS)
+            binding = binding_loss(heads, text, targets)
+            total = loss + binding_weight * binding
+            running_binding += binding.item()
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        total.backward()  # type: ignore[no-untyped-call]
+        for clipped in clip_groups:
+            if clipped:
+                torch.nn.utils.clip_grad_norm_(clipped, 1.0)
         optimizer.step()
         with torch.no_grad():
             for ema_param, param in zip(ema.parameters(), unet.parameters(), strict=True):
@@ -228,17 +257,21 @@ def train_base(
             history.append((step + 1, running / log_every))
             elapsed = time.monotonic() - began
             rate = (step + 1 - start) / elapsed
+            binding_note = (
+                f" binding {running_binding / log_every:.3f}" if binding_weight > 0 else ""
+            )
             print(
-                f"step {step + 1}/{steps} loss {running / log_every:.4f} "
+                f"step {step + 1}/{steps} loss {running / log_every:.4f}{binding_note} "
                 f"{rate:.2f} steps/s eta {(steps - step - 1) / rate / 60:.1f} min",
                 flush=True,
             )
-            running = 0.0
+            running = running_binding = 0.0
         if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
             state = {
                 "unet": unet.state_dict(),
                 "ema": ema.state_dict(),
                 "optimizer": optimizer.state_dict(),
+                "binding_heads": heads.state_dict(),
                 "generator": generator.get_state(),
                 "history": history,
                 "runs": runs,
@@ -264,6 +297,7 @@ def train_base(
         "caption_dropout": CAPTION_DROPOUT,
         "uniform_time_share": uniform_time_share,
         "shape": shape,
+        "binding_weight": binding_weight,
         "unet": config,
         # Each run resumes the one before it, from its checkpoint or its weights (a warm restart
         # of the learning-rate schedule); running these commands in order reproduces the weights.
@@ -275,12 +309,19 @@ def train_base(
 
 
 def _options(
-    seed: int, batch_size: int, uniform_time_share: float, shape: str, init_from: Path | None
+    seed: int,
+    batch_size: int,
+    uniform_time_share: float,
+    shape: str,
+    init_from: Path | None,
+    binding_weight: float,
 ) -> str:
     options = (
         f"--seed {seed} --batch-size {batch_size} --uniform-time-share {uniform_time_share} "
         f"--shape {shape}"
     )
+    if binding_weight > 0:
+        options += f" --binding-weight {binding_weight}"
     return options + (f" --init-from {init_from}" if init_from is not None else "")
 
 
@@ -299,6 +340,12 @@ def main() -> None:
     parser.add_argument(
         "--shape", choices=sorted(UNET_SHAPES), default=DEFAULT_SHAPE, help="the UNet's shape"
     )
+    parser.add_argument(
+        "--binding-weight",
+        type=float,
+        default=0.0,
+        help="weight of the text adapter's colour/row/column loss (0: none)",
+    )
     parser.add_argument("--out", type=Path, default=Path("build/studio-base"))
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -310,6 +357,7 @@ def main() -> None:
         uniform_time_share=args.uniform_time_share,
         init_from=args.init_from,
         shape=args.shape,
+        binding_weight=args.binding_weight,
     )
 
 

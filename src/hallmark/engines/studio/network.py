@@ -272,11 +272,24 @@ def flow_matching_loss(
     uniform_time_share: float = UNIFORM_TIME_SHARE,
 ) -> torch.Tensor:
     """Mean squared error of the predicted velocity from noise to image (rectified flow)."""
+    text = condition_text(unet, embeddings, mask)
+    return velocity_loss(unet, clean, text, mask, generator, uniform_time_share)
+
+
+def velocity_loss(
+    unet: torch.nn.Module,
+    clean: torch.Tensor,
+    text: torch.Tensor,
+    mask: torch.Tensor,
+    generator: torch.Generator,
+    uniform_time_share: float = UNIFORM_TIME_SHARE,
+) -> torch.Tensor:
+    """flow_matching_loss on text tokens already through the adapter (to reuse them)."""
     noise = torch.randn(clean.shape, generator=generator)
     t = sample_times(clean.shape[0], generator, uniform_time_share)
     noisy = (1 - t.view(-1, 1, 1, 1)) * clean + t.view(-1, 1, 1, 1) * noise
     target = noise - clean
-    predicted = predict_velocity(unet, noisy, t, condition_text(unet, embeddings, mask), mask)
+    predicted = predict_velocity(unet, noisy, t, text, mask)
     return F.mse_loss(predicted, target)
 
 
