@@ -54,7 +54,7 @@ def binding_targets(
     max_tokens: int,
 ) -> BindingTargets:
     """The labelled noun tokens of a batch; blank (dropped) captions label nothing."""
-    rows: list[tuple[int, int, int, int, int]] = []
+    labelled: list[tuple[int, int, int, int, int]] = []
     for index, (caption, scene) in enumerate(zip(captions, scenes, strict=True)):
         if not caption:
             continue
@@ -71,10 +71,11 @@ def binding_targets(
             if token is None or token >= max_tokens:
                 continue
             column = IGNORED if obj.kind in WIDE_KINDS else COLUMNS.index(obj.column)
-            rows.append((index, token, COLOUR_NAMES.index(obj.colour), ROWS.index(obj.row), column))
-    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
-    as_tensor = [torch.tensor(values, dtype=torch.long) for values in columns]
-    return BindingTargets(*as_tensor)
+            labelled.append(
+                (index, token, COLOUR_NAMES.index(obj.colour), ROWS.index(obj.row), column)
+            )
+    fields = list(zip(*labelled, strict=True)) if labelled else [(), (), (), (), ()]
+    return BindingTargets(*(torch.tensor(values, dtype=torch.long) for values in fields))
 
 
 class BindingHeads(torch.nn.Module):
