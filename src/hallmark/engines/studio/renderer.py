@@ -32,7 +32,7 @@ PATCH = 8
 PCA_DIMS = 32
 EXACT_LIMIT = 40_000
 PROBES = 12
-LOW_FREQUENCY_RADIUS = 12.0  # Gaussian radius at 256 px of the colours kept from the layout
+LOW_FREQUENCY_RADIUS = 6.0  # Gaussian radius at 256 px of the colours kept from the layout
 ORIENTATION_BINS = 8
 FloatImage = NDArray[np.float32]
 
