@@ -123,6 +123,7 @@ def test_demo_tour_runs_and_shows_the_rules(tmp_path: Path) -> None:
     assert "ana's balance due: 52.00 EUR" in result.stdout
     assert "signed by a certificate this studio trusts" in result.stdout
     assert "refused under R2" in result.stdout
+    assert result.stdout.count("step 8/8") == 1  # the last step is shown once, not twice
     rerun = run_hallmark(tmp_path / "data", "demo", timeout=600)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "already exists" in rerun.stdout

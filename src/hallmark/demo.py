@@ -137,12 +137,16 @@ def run_demo(console: Console, training_steps: int | None = None) -> None:
         if style.status != StyleStatus.READY.value:
             knobs = {"steps": training_steps} if training_steps else {}
 
+            shown: set[int] = set()  # the engine reports its last step twice: trained, then saved
+
             def show(progress: Progress) -> None:
                 every = max(1, progress.total // 6)
-                if progress.step % every == 0 and progress.loss is not None:
-                    step = f"{progress.step}/{progress.total}"
-                    eta = f"{progress.eta_seconds:.0f} s left" if progress.eta_seconds else "done"
-                    console.print(f"  step {step}  loss {progress.loss:.4f}  {eta}")
+                if progress.step % every or progress.loss is None or progress.step in shown:
+                    return
+                shown.add(progress.step)
+                step = f"{progress.step}/{progress.total}"
+                eta = f"{progress.eta_seconds:.0f} s left" if progress.eta_seconds else "done"
+                console.print(f"  step {step}  loss {progress.loss:.4f}  {eta}")
 
             ana = users["ana"]
             train_style(session, instance, ana, style.id, knobs=knobs, on_progress=show)
