@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse
 
 from hallmark.deps import BlobStoreDep, CurrentUser, SessionDep, blob_response
@@ -13,6 +12,7 @@ from hallmark.generations import service
 from hallmark.generations.repository import GenerationRole
 from hallmark.generations.schemas import GenerationPage, GenerationPublic
 from hallmark.licensing.service import grants_for
+from hallmark.schemas import Limit, Offset
 
 router = APIRouter(prefix="/api/generations", tags=["generations"])
 
@@ -22,8 +22,8 @@ def list_generations(
     user: CurrentUser,
     session: SessionDep,
     role: GenerationRole = GenerationRole.ALL,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> GenerationPage:
     """Images you made, images you own (made with your models), or both."""
     items, total = service.list_generations(session, user, role, limit=limit, offset=offset)

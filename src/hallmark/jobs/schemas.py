@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hallmark.schemas import MAX_DB_INT
+
 
 class TrainingRequest(BaseModel):
     """How to train: steps, size, LoRA rank, learning rate, device (unset: engine defaults)."""
@@ -18,9 +20,9 @@ class TrainingRequest(BaseModel):
     learning_rate: float | None = Field(default=None, gt=0, le=1)
     device: str = Field(default="cpu", pattern=r"^(cpu|mps|cuda(:\d+)?)$")
     min_side: int | None = Field(default=None, ge=32, le=4096)
-    checkpoint_every: int | None = Field(default=None, ge=0)
+    checkpoint_every: int | None = Field(default=None, ge=0, le=MAX_DB_INT)
     validation_every: int | None = Field(
-        default=None, ge=0, description="Sample images every N steps"
+        default=None, ge=0, le=MAX_DB_INT, description="Sample images every N steps"
     )
     validation_prompt: str | None = Field(default=None, max_length=500)
 
@@ -31,7 +33,7 @@ class GenerationAsk(BaseModel):
     prompt: str = Field(min_length=1, max_length=4000)
     negative_prompt: str | None = Field(default=None, max_length=4000)
     count: int = Field(default=1, ge=1, le=16)
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=MAX_DB_INT)
     steps: int | None = Field(default=None, ge=1, le=200)
     guidance: float | None = Field(default=None, ge=0, le=30)
     width: int | None = Field(default=None, ge=64, le=2048, multiple_of=8)

@@ -9,13 +9,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hallmark.licensing.service import ApplicableOffer, EarningsRow
+from hallmark.schemas import MAX_DB_INT
 
 
 class OfferCreate(BaseModel):
     """Offer licenses on one of your images, or on every image of one of your models."""
 
     template: str = Field(max_length=32, examples=["standard", "extended", "cc-by"])
-    price_minor: int = Field(ge=0, description="Price in minor units (cents): 1500 is 15.00")
+    price_minor: int = Field(
+        ge=0, le=MAX_DB_INT, description="Price in minor units (cents): 1500 is 15.00"
+    )
     currency: str = Field(default="EUR", min_length=3, max_length=3)
     exclusive: bool = False
     style_id: uuid.UUID | None = None

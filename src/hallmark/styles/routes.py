@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from hallmark.deps import CurrentUser, OptionalUser, SessionDep
+from hallmark.schemas import Limit, Offset
 from hallmark.styles import service
 from hallmark.styles.schemas import StyleCreate, StylePage, StylePublic, StylePublish
 
 router = APIRouter(prefix="/api/styles", tags=["styles"])
-
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 @router.post("", response_model=StylePublic, status_code=status.HTTP_201_CREATED)
