@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from hallmark.accounts.models import ApiToken, User
 from hallmark.accounts.service import (
     authenticate,
+    authenticate_token,
     issue_api_token,
+    record_token_uses,
     register_user,
     revoke_api_token,
     user_for_token,
@@ -211,21 +213,25 @@ def test_a_revoked_token_is_refused(session: Session, make_user: Callable[..., U
     assert api_token_rows(session)[0]["revoked_at"] is not None
 
 
-def test_using_a_token_records_when_it_was_last_used(
+def test_authenticating_only_reads_and_the_use_is_recorded_apart(
     session: Session, make_user: Callable[..., User]
 ) -> None:
     issued = issue_api_token(session, make_user(), "ci", valid_days=30)
     assert api_token_rows(session)[0]["last_used_at"] is None
     before = utcnow()
 
-    user_for_token(session, issued.token)
+    holder = authenticate_token(session, issued.token)
 
-    session.flush()
+    assert holder.use_is_news and holder.token_id == issued.record.id
+    assert not session.dirty, "authenticating must not stage a write in the request"
+    assert record_token_uses(session, {holder.token_id: holder.used_at}) == 1
     session.expire_all()
     record = session.get(ApiToken, issued.record.id)
-    assert record is not None
-    assert record.last_used_at is not None
+    assert record is not None and record.last_used_at is not None
     assert before <= record.last_used_at <= utcnow()
+    # A use within the resolution is not news, and an older time never moves the record back.
+    assert not authenticate_token(session, issued.token).use_is_news
+    assert record_token_uses(session, {holder.token_id: before - timedelta(hours=1)}) == 0
 
 
 def test_revoking_another_users_token_is_not_found_and_leaves_it_working(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from hallmark.accounts.models import ApiToken, User
@@ -74,3 +75,19 @@ class ApiTokenRepository:
                 .order_by(ApiToken.created_at.desc())
             )
         )
+
+    def record_uses(self, uses: Mapping[uuid.UUID, datetime]) -> int:
+        """Set each token's last use to the given time unless a later one is already there."""
+        changed = 0
+        for token_id, used_at in sorted(uses.items()):
+            result = self.session.execute(
+                update(ApiToken)
+                .where(
+                    ApiToken.id == token_id,
+                    or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < used_at),
+                )
+                .values(last_used_at=used_at)
+                .execution_options(synchronize_session=False)
+            )
+            changed += int(result.rowcount)  # type: ignore[attr-defined]
+        return changed

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from hallmark.accounts import service
 from hallmark.accounts.schemas import TokenCreate, TokenIssued, UserCreate, UserPublic
-from hallmark.deps import CurrentUser, SessionDep, SettingsDep
+from hallmark.deps import CurrentUser, SessionDep, SettingsDep, client_address
+from hallmark.errors import TooManyRequests
+from hallmark.web.security import RateLimiter
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -21,8 +23,16 @@ def register(body: UserCreate, session: SessionDep) -> UserPublic:
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenIssued)
-def create_token(body: TokenCreate, session: SessionDep, settings: SettingsDep) -> TokenIssued:
-    """Exchange a username and password for a bearer API token."""
+def create_token(
+    request: Request, body: TokenCreate, session: SessionDep, settings: SettingsDep
+) -> TokenIssued:
+    """Exchange a username and password for a bearer API token (attempts are rate-limited)."""
+    limiter: RateLimiter = request.app.state.login_limiter
+    wait = limiter.check(f"{client_address(request)}/{service.normalise_username(body.username)}")
+    if wait:
+        raise TooManyRequests(
+            f"Too many sign-in attempts; try again in {int(wait) + 1} s.", retry_after=wait
+        )
     user = service.authenticate(session, body.username, body.password)
     issued = service.issue_api_token(session, user, body.name, valid_days=settings.api_token_days)
     return TokenIssued(id=issued.record.id, token=issued.token, expires_at=issued.record.expires_at)

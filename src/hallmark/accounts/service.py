@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -104,16 +105,35 @@ def issue_api_token(session: Session, user: User, name: str, *, valid_days: int)
     return IssuedToken(record=record, token=token)
 
 
-def user_for_token(session: Session, token: str) -> User:
-    """The user a bearer token belongs to, if it is active."""
+@dataclass(frozen=True)
+class TokenHolder:
+    """Who a presented token belongs to, and whether its last use is worth recording."""
+
+    user: User
+    token_id: uuid.UUID
+    used_at: datetime
+    use_is_news: bool
+
+
+def authenticate_token(session: Session, token: str) -> TokenHolder:
+    """The holder of an active bearer token; it only reads, so any request may ask it."""
     now = utcnow()
     found = ApiTokenRepository(session).find_active(hash_api_token(token), now)
     if found is None:
         raise NotAuthenticated("The API token is unknown, expired or revoked.")
     record, user = found
-    if record.last_used_at is None or now - record.last_used_at > TOKEN_USE_RESOLUTION:
-        record.last_used_at = now
-    return user
+    news = record.last_used_at is None or now - record.last_used_at > TOKEN_USE_RESOLUTION
+    return TokenHolder(user=user, token_id=record.id, used_at=now, use_is_news=news)
+
+
+def user_for_token(session: Session, token: str) -> User:
+    """The user a bearer token belongs to, if it is active."""
+    return authenticate_token(session, token).user
+
+
+def record_token_uses(session: Session, uses: Mapping[uuid.UUID, datetime]) -> int:
+    """Note when tokens were last used, never moving a time back; returns the rows changed."""
+    return ApiTokenRepository(session).record_uses(uses)
 
 
 def start_web_session(session: Session, user: User, *, valid_hours: int) -> IssuedToken:
