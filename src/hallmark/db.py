@@ -13,6 +13,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -95,14 +96,26 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for the URL; SQLite gets its pragmas, PostgreSQL uses psycopg 3."""
+POOL_TIMEOUT_SECONDS = 10.0
+
+
+def make_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> Engine:
+    """An engine for the URL; SQLite gets its pragmas, PostgreSQL uses psycopg 3.
+
+    `pool_size` sizes the connection pool to the threads that use it at once (a server passes
+    its request threads plus its workers); a thread that still finds it empty waits
+    POOL_TIMEOUT_SECONDS and then fails with a pool timeout, which the API answers with 503.
+    """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if pool_size is not None:
+        kwargs.update(pool_size=pool_size, max_overflow=0, pool_timeout=POOL_TIMEOUT_SECONDS)
     if url.startswith("sqlite"):
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        elif pool_size is not None:
+            raise ValueError("an in-memory SQLite database has no connection pool to size")
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -114,23 +127,74 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-@contextmanager
-def transaction(factory: sessionmaker[Session], *, immediate: bool = False) -> Iterator[Session]:
-    """One unit of work: commit if the block succeeds, roll back if it raises.
+class ReadOnlyViolation(RuntimeError):
+    """Code running for a read (a GET) tried to write: a bug, never a user's mistake."""
 
-    `immediate` is for short writes beside other writers in the same process (job heartbeats,
+
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlyViolation("a read-only transaction tried to write")
+
+
+_IMMEDIATE_KEY = "hallmark.immediate_engine"
+
+
+def _immediate(engine: Engine) -> Engine:
+    """The same engine (same pool and events) whose transactions begin IMMEDIATE on SQLite."""
+    immediate: Engine | None = engine.__dict__.get(_IMMEDIATE_KEY)
+    if immediate is None:
+        immediate = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+        engine.__dict__[_IMMEDIATE_KEY] = immediate
+    return immediate
+
+
+def open_session(
+    factory: sessionmaker[Session], *, immediate: bool = False, read_only: bool = False
+) -> Session:
+    """A session whose transaction begins at its first statement; opening it does no I/O.
+
+    `immediate` is for writes beside other writers (requests that write, job heartbeats,
     progress): on SQLite the write lock is taken when the transaction begins, instead of a
-    deferred transaction that read first failing to upgrade to a write.
+    deferred transaction that read first failing to upgrade to a write. `read_only` is for
+    reads: any attempt to write fails loudly.
     """
-    with factory() as session:
-        if immediate:
-            session.connection(execution_options={"sqlite_begin": "BEGIN IMMEDIATE"})
-        try:
-            yield session
-            session.commit()
-        except BaseException:
+    bind = factory.kw.get("bind")
+    session = factory(bind=_immediate(bind)) if immediate and bind is not None else factory()
+    if read_only:
+        session.info["read_only"] = True
+        event.listen(session, "before_flush", _refuse_flush)
+    return session
+
+
+def end_session(session: Session, *, succeeded: bool) -> None:
+    """Commit (or, for a read, just check) if the work succeeded, else roll back; then close."""
+    try:
+        if not succeeded:
             session.rollback()
-            raise
+        elif session.info.get("read_only"):
+            _refuse_flush(session, None, None)  # closing ends it; loaded rows stay readable
+        else:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@contextmanager
+def transaction(
+    factory: sessionmaker[Session], *, immediate: bool = False, read_only: bool = False
+) -> Iterator[Session]:
+    """One unit of work: commit if the block succeeds, roll back if it raises (see
+    `open_session` for `immediate` and `read_only`)."""
+    session = open_session(factory, immediate=immediate, read_only=read_only)
+    try:
+        yield session
+    except BaseException:
+        end_session(session, succeeded=False)
+        raise
+    end_session(session, succeeded=True)
 
 
 def write_transaction(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:
@@ -153,6 +217,12 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent; run at every start)."""
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection=connection), "head")
+
+
+def is_lock_timeout(error: OperationalError) -> bool:
+    """Whether a database error means a lock could not be had in time (worth a retry)."""
+    message = str(error.orig).lower()
+    return "database is locked" in message or "lock timeout" in message or "deadlock" in message
 
 
 _PENDING_KEY = "hallmark.after_transaction.pending"

@@ -1,19 +1,25 @@
-"""FastAPI dependencies shared by every router: the instance, the request's session, the user."""
+"""FastAPI dependencies shared by every router: the instance, the request's session, the user.
+
+The ones that only read the app's state are `async def`, so they run on the event loop
+without a trip to a thread; everything that touches the database is a plain `def`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hallmark.accounts.models import User
-from hallmark.accounts.service import user_for_token
+from hallmark.accounts.service import authenticate_token
+from hallmark.accounts.token_use import TokenUseRecorder
 from hallmark.config import Settings
-from hallmark.db import transaction
+from hallmark.db import end_session, open_session, transaction
 from hallmark.errors import NotAuthenticated
 from hallmark.instance import Instance
 from hallmark.storage import BlobStore
@@ -21,31 +27,50 @@ from hallmark.storage import BlobStore
 _bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/tokens")
 
 
-def get_instance(request: Request) -> Instance:
+async def get_instance(request: Request) -> Instance:
     """The instance the app was built for."""
     instance: Instance = request.app.state.instance
     return instance
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was built with."""
-    return get_instance(request).settings
+    settings: Settings = request.app.state.instance.settings
+    return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back if it raises.
 
-    On SQLite it takes the write lock when it begins, so a request that reads and then writes
-    never fails because a job worker wrote in between; long-polls, which only read, do not.
+    Reads (GET, HEAD) begin a plain transaction that takes no lock and may not write (see
+    `db.open_session`). On SQLite a request that may write takes the write lock when it begins,
+    waiting for it under the busy timeout, so it never fails because a job worker wrote
+    between its reads and its writes. Opening the session does no I/O, so it happens on the
+    event loop; ending it (commit, rollback, returning the connection) happens in a thread.
     """
-    immediate = not request.url.path.endswith("/wait")
-    with transaction(request.app.state.session_factory, immediate=immediate) as session:
+    reads = request.method in READ_ONLY_METHODS
+    factory = request.app.state.session_factory
+    session = open_session(factory, immediate=not reads, read_only=reads)
+    try:
         yield session
+    except BaseException:
+        await run_in_threadpool(end_session, session, succeeded=False)
+        raise
+    await run_in_threadpool(end_session, session, succeeded=True)
 
 
-def get_blob_store(request: Request) -> BlobStore:
+def client_address(request: Request) -> str:
+    """The address a request came from, the key of per-visitor rate limits."""
+    return request.client.host if request.client else "unknown"
+
+
+async def get_blob_store(request: Request) -> BlobStore:
     """The blob store the app was built with."""
-    return get_instance(request).blobs
+    blobs: BlobStore = request.app.state.instance.blobs
+    return blobs
 
 
 InstanceDep = Annotated[Instance, Depends(get_instance)]
@@ -56,17 +81,27 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 
 
+def user_for_bearer(request: Request, session: Session, token: str) -> User:
+    """The holder of a token; its use is noted for the background writer, never written here."""
+    holder = authenticate_token(session, token)
+    recorder: TokenUseRecorder | None = getattr(request.app.state, "token_uses", None)
+    if recorder is not None:
+        recorder.note(holder)
+    return holder.user
+
+
 def get_optional_user(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User | None:
     """The signed-in user or None; a bad token is an error, never silently anonymous."""
     if credentials is None:
         return None
-    return user_for_token(session, credentials.credentials)
+    return user_for_bearer(request, session, credentials.credentials)
 
 
-def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
     """The signed-in user; anonymous requests are refused."""
     if user is None:
         raise NotAuthenticated("Sign in: send 'Authorization: Bearer <token>'.")
@@ -75,6 +110,25 @@ def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_user_without_session(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    """The signed-in user, looked up in a transaction of its own that ends before the route runs.
+
+    For routes that wait (long-polls): they hold no database connection while they wait.
+    """
+    if credentials is None:
+        raise NotAuthenticated("Sign in: send 'Authorization: Bearer <token>'.")
+    with transaction(request.app.state.session_factory, read_only=True) as session:
+        user = user_for_bearer(request, session, credentials.credentials)
+        session.expunge(user)
+    return user
+
+
+UserWithoutSession = Annotated[User, Depends(get_user_without_session)]
 
 
 def blob_response(blobs: BlobStore, sha256: str, mime: str) -> Response:

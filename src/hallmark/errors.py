@@ -77,3 +77,14 @@ class TooManyRequests(AppError):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Overloaded(AppError):
+    """The server is at capacity for this kind of work; nothing was done, try again shortly."""
+
+    status_code = 503
+    code = "overloaded"
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

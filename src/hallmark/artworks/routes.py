@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 
 from hallmark.artworks import service
@@ -17,23 +17,18 @@ from hallmark.artworks.schemas import (
 )
 from hallmark.deps import BlobStoreDep, CurrentUser, InstanceDep, SessionDep, blob_response
 from hallmark.errors import PayloadTooLarge
-from hallmark.schemas import ErrorBody, ErrorResponse
+from hallmark.schemas import ErrorBody, ErrorResponse, Limit, Offset
 
 router = APIRouter(prefix="/api/artworks", tags=["artworks"])
 
-MULTIPART_OVERHEAD = 64 * 1024
 
+def read_limited(upload: UploadFile, max_bytes: int) -> bytes:
+    """The upload's bytes, or a clear error once it exceeds the limit (runs in a thread).
 
-def refuse_oversized_request(request: Request, max_bytes: int, files: int) -> None:
-    """Refuse from the declared length, before reading a body that is too big anyway."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes * files + MULTIPART_OVERHEAD:
-        raise PayloadTooLarge(f"Uploads are limited to {max_bytes // (1024 * 1024)} MB per file.")
-
-
-async def read_limited(upload: UploadFile, max_bytes: int) -> bytes:
-    """The upload's bytes, or a clear error once it exceeds the limit."""
-    data = await upload.read(max_bytes + 1)
+    The body as a whole is already bounded while it streams (hallmark.serving); this bounds
+    each file of a batch.
+    """
+    data = upload.file.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise PayloadTooLarge(
             f"'{service.clean_filename(upload.filename)}' is over the "
@@ -57,8 +52,7 @@ def _result_body(result: service.UploadResult) -> ArtworkUploadResult:
     status_code=status.HTTP_201_CREATED,
     responses={409: {"model": ErrorResponse, "description": "Another artist's work (R1)"}},
 )
-async def upload_artwork(
-    request: Request,
+def upload_artwork(
     response: Response,
     user: CurrentUser,
     session: SessionDep,
@@ -69,9 +63,7 @@ async def upload_artwork(
     training_opt_out: Annotated[bool, Form()] = False,
 ) -> ArtworkUploadResult | JSONResponse:
     """Upload one work; the same file again returns the existing artwork with status 200."""
-    max_bytes = instance.settings.max_upload_bytes
-    refuse_oversized_request(request, max_bytes, 1)
-    data = await read_limited(file, max_bytes)
+    data = read_limited(file, instance.settings.max_upload_bytes)
     result = service.upload_artwork(
         session,
         instance,
@@ -93,8 +85,7 @@ async def upload_artwork(
 
 
 @router.post("/batch", response_model=list[ArtworkUploadResult])
-async def upload_artworks(
-    request: Request,
+def upload_artworks(
     user: CurrentUser,
     session: SessionDep,
     instance: InstanceDep,
@@ -105,8 +96,7 @@ async def upload_artworks(
 ) -> list[ArtworkUploadResult]:
     """Upload many works at once; each file reports created, variant, duplicate or refused."""
     max_bytes = instance.settings.max_upload_bytes
-    refuse_oversized_request(request, max_bytes, len(files))
-    payloads = [(file.filename or "", await read_limited(file, max_bytes)) for file in files]
+    payloads = [(file.filename or "", read_limited(file, max_bytes)) for file in files]
     results = service.upload_artworks(
         session,
         instance,
@@ -123,8 +113,8 @@ async def upload_artworks(
 def list_artworks(
     user: CurrentUser,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> ArtworkPage:
     """Your artworks, newest first."""
     items, total = service.list_own_artworks(session, user, limit=limit, offset=offset)

@@ -5,16 +5,29 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
 
-from hallmark.deps import BlobStoreDep, CurrentUser, InstanceDep, SessionDep, blob_response
-from hallmark.errors import NotFound, TooManyRequests
+from hallmark.deps import (
+    BlobStoreDep,
+    CurrentUser,
+    InstanceDep,
+    SessionDep,
+    UserWithoutSession,
+    blob_response,
+)
+from hallmark.errors import NotFound, Overloaded, TooManyRequests
 from hallmark.jobs import service
+from hallmark.jobs.models import JobState
 from hallmark.jobs.schemas import GenerationAsk, JobPublic, TrainingRequest
+from hallmark.schemas import ErrorResponse
+from hallmark.serving import LongPollSlots
 from hallmark.web.security import RateLimiter
 
 router = APIRouter(tags=["jobs"])
+LONG_POLL_INTERVAL_SECONDS = 0.5
 
 
 @router.post(
@@ -66,16 +79,36 @@ def read_job(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> JobPu
     return JobPublic.model_validate(service.get_job(session, user, job_id))
 
 
-@router.get("/api/jobs/{job_id}/wait", response_model=JobPublic)
-def wait_for_job(
+@router.get(
+    "/api/jobs/{job_id}/wait",
+    response_model=JobPublic,
+    responses={503: {"model": ErrorResponse, "description": "Every long-poll slot is taken"}},
+)
+async def wait_for_job(
     job_id: uuid.UUID,
     request: Request,
-    user: CurrentUser,
+    user: UserWithoutSession,
     timeout: Annotated[float, Query(ge=0, le=60)] = 30,
 ) -> JobPublic:
-    """Long-poll: answers when the job finishes, or with its progress when the timeout runs out."""
-    factory = request.app.state.session_factory
-    return JobPublic.model_validate(service.wait_for_job(factory, user.id, job_id, timeout))
+    """Long-poll: answers when the job finishes, or with its progress when the timeout runs out.
+
+    It waits on the event loop, holding neither a thread nor a database connection between
+    its short reads of the job.
+    """
+    slots: LongPollSlots = request.app.state.long_polls
+    if not slots.try_enter():
+        raise Overloaded("Too many clients are waiting on jobs; poll again in a second.")
+    try:
+        factory = request.app.state.session_factory
+        deadline = anyio.current_time() + timeout
+        while True:
+            job = await run_in_threadpool(service.read_job_briefly, factory, user.id, job_id)
+            remaining = deadline - anyio.current_time()
+            if JobState(job.state).finished or remaining <= 0:
+                return JobPublic.model_validate(job)
+            await anyio.sleep(min(LONG_POLL_INTERVAL_SECONDS, remaining))
+    finally:
+        slots.leave()
 
 
 @router.get("/api/jobs/{job_id}/samples/{number}", response_class=FileResponse)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -105,20 +104,17 @@ def cancel_job(session: Session, user: User, job_id: uuid.UUID) -> Job:
     return job
 
 
-def wait_for_job(
-    factory: sessionmaker[Session], user_id: uuid.UUID, job_id: uuid.UUID, timeout: float
-) -> Job:
-    """The job once it finishes, or as it stands when the timeout runs out (long-polling)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with factory() as session:
-            job = JobRepository(session).get(job_id)
-            if job is None or job.requester_id != user_id:
-                raise NotFound("No such job.")
-            session.expunge(job)
-        if JobState(job.state).finished or time.monotonic() >= deadline:
-            return job
-        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+def read_job_briefly(factory: sessionmaker[Session], user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    """The job as it stands, read in a transaction of its own that ends before this returns.
+
+    Long-polls call it between waits, so a waiting client holds no database connection.
+    """
+    with factory() as session:
+        job = JobRepository(session).get(job_id)
+        if job is None or job.requester_id != user_id:
+            raise NotFound("No such job.")
+        session.expunge(job)
+    return job
 
 
 def recover_jobs(

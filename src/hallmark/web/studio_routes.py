@@ -22,7 +22,6 @@ from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
 from hallmark.web.security import RateLimiter
 
 router = APIRouter(include_in_schema=False)
-READ_CHUNK = 1 << 20
 
 
 def to_login(request: Request) -> RedirectResponse:
@@ -61,7 +60,7 @@ def my_artworks(request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/artworks", response_class=HTMLResponse, response_model=None)
-async def upload_my_artworks(
+def upload_my_artworks(
     request: Request,
     session: SessionDep,
     instance: InstanceDep,
@@ -80,12 +79,8 @@ async def upload_my_artworks(
     limit = instance.settings.max_upload_bytes
     read: list[tuple[str, bytes]] = []
     for upload in files[:100]:
-        data = bytearray()
-        while chunk := await upload.read(READ_CHUNK):
-            data += chunk
-            if len(data) > limit:
-                break  # the service refuses it as too large, naming the limit
-        read.append((Path(upload.filename or "upload").name, bytes(data)))
+        # One byte past the limit is enough for the service to refuse it, naming the limit.
+        read.append((Path(upload.filename or "upload").name, upload.file.read(limit + 1)))
     results = artworks.upload_artworks(session, instance, user, read, rights_attested=attest_rights)
     context = {**_artworks_context(session, user), "results": results}
     return render(request, "artworks.html", context, user=user)
