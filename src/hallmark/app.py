@@ -12,21 +12,36 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hallmark import __version__
 from hallmark.accounts.routes import router as accounts_router
+from hallmark.accounts.token_use import TokenUseRecorder
 from hallmark.advice.routes import router as advice_router
 from hallmark.artworks.routes import router as artworks_router
 from hallmark.config import Settings, get_settings
-from hallmark.db import make_engine, make_session_factory, migrate, transaction
-from hallmark.errors import AppError, TooManyRequests
+from hallmark.db import is_lock_timeout, make_engine, make_session_factory, migrate, transaction
+from hallmark.errors import AppError, Overloaded, TooManyRequests
 from hallmark.generations.routes import router as generations_router
+from hallmark.health import HealthCheck
 from hallmark.instance import Instance
 from hallmark.jobs.routes import router as jobs_router
 from hallmark.jobs.runner import WorkerPool
 from hallmark.licensing.routes import router as licensing_router
 from hallmark.provenance.routes import router as provenance_router
+from hallmark.serving import (
+    RETRY_AFTER_SECONDS,
+    AdmissionMiddleware,
+    BodyLimitMiddleware,
+    BodyLimits,
+    LongPollSlots,
+    SecurityHeadersMiddleware,
+    size_thread_pool,
+    waits_without_a_thread,
+)
 from hallmark.styles.routes import router as styles_router
 from hallmark.web.market_routes import router as market_pages_router
 from hallmark.web.routes import router as web_router
@@ -52,13 +67,23 @@ def _describe_validation_error(error: RequestValidationError) -> str:
     return "; ".join(problems) or "The request is malformed."
 
 
+HTTP_ERROR_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def _busy(reason: str) -> JSONResponse:
+    """503 with Retry-After: the work was not done, and trying again shortly is the fix."""
+    response = _error(503, "overloaded", f"{reason}; try again in {RETRY_AFTER_SECONDS} s.")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves as `{"error": {"code", "message", "rule"}}` with the right status."""
 
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, error: AppError) -> JSONResponse:
         response = _error(error.status_code, error.code, error.message, error.rule)
-        if isinstance(error, TooManyRequests):
+        if isinstance(error, TooManyRequests | Overloaded):
             response.headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
         return response
 
@@ -68,8 +93,21 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        code = HTTP_ERROR_CODES.get(error.status_code, "http_error")
         return _error(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(SQLAlchemyTimeout)
+    async def _pool_exhausted(_request: Request, error: SQLAlchemyTimeout) -> JSONResponse:
+        logger.warning("database pool exhausted: %s", error)
+        return _busy("Every database connection is in use")
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(_request: Request, error: OperationalError) -> JSONResponse:
+        if is_lock_timeout(error):
+            logger.warning("database lock wait ran out: %s", error.orig)
+            return _busy("The database is busy")
+        logger.exception("database error", exc_info=error)
+        return _busy("The database cannot be reached")
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
@@ -84,18 +122,25 @@ def create_app(
     settings = settings or get_settings()
     settings.ensure_data_dir()
     settings.resolved_secret_key()
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(
+        settings.resolved_database_url, pool_size=settings.resolved_database_pool_size
+    )
     session_factory = make_session_factory(engine)
     instance = Instance.from_settings(settings)
+    token_uses = TokenUseRecorder(session_factory)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        size_thread_pool(settings.request_threads)
+        token_uses.start()
         pool = WorkerPool(instance, session_factory) if start_workers else None
         if pool is not None:
             pool.start()
+        app.state.worker_pool = pool
         yield
         if pool is not None:
-            pool.stop()
+            await run_in_threadpool(pool.stop)
+        token_uses.stop()
         instance.close()
         engine.dispose()
 
@@ -115,7 +160,22 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute)
     app.state.generation_limiter = RateLimiter(settings.generations_per_minute)
+    app.state.verification_limiter = RateLimiter(settings.verifications_per_minute)
+    app.state.token_uses = token_uses
+    app.state.long_polls = LongPollSlots(settings.max_long_polls)
+    app.state.worker_pool = None
+    app.state.health = HealthCheck(engine, instance)
     install_error_handlers(app)
+    # The last added runs first: headers on every answer, then body limits, then admission.
+    app.add_middleware(
+        AdmissionMiddleware,
+        slots=2 * settings.request_threads,
+        queued=settings.max_queued_requests,
+        wait_seconds=settings.request_queue_seconds,
+        exempt=waits_without_a_thread,
+    )
+    app.add_middleware(BodyLimitMiddleware, limits=BodyLimits.from_settings(settings))
+    app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for router in (
         accounts_router,
@@ -132,9 +192,14 @@ def create_app(
     ):
         app.include_router(router)
 
-    @app.get("/api/health", tags=["meta"])
-    def health() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok", "version": __version__}
+    @app.get("/api/health", tags=["meta"], response_model=None)
+    async def health(request: Request) -> JSONResponse:
+        """The process, its database and its job queue: 200 when all answer, else 503."""
+        report = await request.app.state.health.report(request.app.state.worker_pool)
+        status_code = 200 if report["status"] == "ok" else 503
+        response = JSONResponse(report, status_code=status_code)
+        if status_code == 503:
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     return app

@@ -44,6 +44,7 @@ app.add_typer(styles_app, name="styles")
 console = Console()
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 MAX_CAPTION_FILE_BYTES = 16_384
+SHUTDOWN_GRACE_SECONDS = 10
 
 
 @contextmanager
@@ -100,7 +101,16 @@ def serve(
         f"generation, queue {settings.queue}"
     )
     console.print(f"Data directory: {settings.data_dir}")
-    uvicorn.run(application, host=bind_host, port=bind_port, log_level="info")
+    uvicorn.run(
+        application,
+        host=bind_host,
+        port=bind_port,
+        log_level="info",
+        # On SIGTERM open requests get this long (a long-poll answers early), then the workers
+        # hand their jobs back to the queue.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        backlog=4096,
+    )
 
 
 @app.command()

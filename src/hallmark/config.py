@@ -34,11 +34,26 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # Bodies: one file of an upload, a whole batch upload, and any other request; each is
+    # refused from its declared length, or cut while it streams, before the work is done.
     max_upload_bytes: int = 50 * 1024 * 1024
+    max_batch_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_image_pixels: int = 40_000_000
     min_image_side: int = 32
 
     api_token_days: int = 90
+
+    # Serving many at once: request_threads run the routes; a request waits at most
+    # request_queue_seconds (and behind at most max_queued_requests others) for one, else 503
+    # with Retry-After. Long-polls wait without a thread or connection, max_long_polls at a time.
+    # The database pool holds a connection for every thread that may need one at once.
+    request_threads: int = Field(default=16, ge=1, le=256)
+    max_queued_requests: int = Field(default=1024, ge=0)
+    request_queue_seconds: float = Field(default=5.0, gt=0)
+    max_long_polls: int = Field(default=256, ge=1)
+    database_pool_size: int | None = Field(default=None, ge=1)
+    verifications_per_minute: int = Field(default=30, ge=1)
 
     # Pages: how long a sign-in lasts, whether its cookie needs HTTPS, and rate limits per
     # minute (login attempts per address and name; generation requests per user).
@@ -97,6 +112,14 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The configured database, or the SQLite file in the data directory."""
         return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def resolved_database_pool_size(self) -> int:
+        """Connections for every request thread, job worker, heartbeat and sweeper at once."""
+        if self.database_pool_size is not None:
+            return self.database_pool_size
+        workers = self.training_workers + self.generation_workers
+        return self.request_threads + 2 * workers + 4
 
     @property
     def resolved_public_url(self) -> str:

@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from hallmark.accounts import service as accounts
 from hallmark.accounts.models import User
-from hallmark.deps import InstanceDep, SessionDep, SettingsDep
+from hallmark.deps import InstanceDep, SessionDep, SettingsDep, client_address, user_for_bearer
 from hallmark.errors import AppError, NotAuthenticated
 from hallmark.provenance.service import verify_file
 from hallmark.rights import guide
@@ -32,7 +32,6 @@ from hallmark.web.security import (
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 FORGED_FORM = "This form expired or did not come from this site; reload the page and try again."
-READ_CHUNK = 1 << 20
 
 
 def page_user(request: Request, session: SessionDep) -> User | None:
@@ -41,7 +40,7 @@ def page_user(request: Request, session: SessionDep) -> User | None:
     if not token:
         return None
     try:
-        return accounts.user_for_token(session, token)
+        return user_for_bearer(request, session, token)
     except NotAuthenticated:
         return None
 
@@ -58,11 +57,12 @@ def render(
     secret = request.app.state.instance.settings.resolved_secret_key()
     settings = request.app.state.instance.settings
     cookie = request.cookies.get(CSRF_COOKIE)
-    token = csrf_token_from_cookie(secret, cookie)
+    session_token = request.cookies.get(SESSION_COOKIE) if user is not None else None
+    token = csrf_token_from_cookie(secret, cookie, session_token)
     fresh = None
     if token is None:
-        fresh = new_csrf_cookie(secret)
-        token = csrf_token_from_cookie(secret, fresh)
+        fresh = new_csrf_cookie(secret, session_token)
+        token = csrf_token_from_cookie(secret, fresh, session_token)
     response = templates.TemplateResponse(
         request, name, {**context, "user": user, "csrf_token": token}, status_code=status_code
     )
@@ -78,7 +78,8 @@ def render(
 def form_is_genuine(request: Request, submitted: str | None) -> bool:
     """Whether a posted form carries the CSRF token of this visitor's cookie."""
     secret = request.app.state.instance.settings.resolved_secret_key()
-    return csrf_matches(secret, request.cookies.get(CSRF_COOKIE), submitted)
+    session_token = request.cookies.get(SESSION_COOKIE)
+    return csrf_matches(secret, request.cookies.get(CSRF_COOKIE), submitted, session_token)
 
 
 def forged(request: Request, page: str, user: User | None) -> HTMLResponse:
@@ -168,8 +169,7 @@ def login(
     if not form_is_genuine(request, csrf_token):
         return forged(request, "login.html", None)
     limiter: RateLimiter = request.app.state.login_limiter
-    client = request.client.host if request.client else "unknown"
-    wait = limiter.check(f"{client}/{username.strip().lower()}")
+    wait = limiter.check(f"{client_address(request)}/{accounts.normalise_username(username)}")
     if wait:
         context = {
             "error": f"Too many attempts; try again in {int(wait) + 1} s.",
@@ -213,7 +213,7 @@ def verify_page(request: Request, session: SessionDep, settings: SettingsDep) ->
 
 
 @router.post("/verify", response_class=HTMLResponse)
-async def verify(
+def verify(
     request: Request,
     session: SessionDep,
     instance: InstanceDep,
@@ -228,16 +228,23 @@ async def verify(
         return render(
             request, "verify.html", {**context, "error": FORGED_FORM}, user=user, status_code=403
         )
-    data = bytearray()
-    while chunk := await file.read(READ_CHUNK):
-        data += chunk
-        if len(data) > limit:
-            message = f"The file is larger than {context['max_mb']} MB; nothing was read past that."
-            return render(
-                request, "verify.html", {**context, "error": message}, user=user, status_code=413
-            )
+    limiter: RateLimiter = request.app.state.verification_limiter
+    wait = limiter.check(client_address(request))
+    if wait:
+        message = f"Too many verifications from your address; try again in {int(wait) + 1} s."
+        response = render(
+            request, "verify.html", {**context, "error": message}, user=user, status_code=429
+        )
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        message = f"The file is larger than {context['max_mb']} MB; nothing was read past that."
+        return render(
+            request, "verify.html", {**context, "error": message}, user=user, status_code=413
+        )
     try:
-        report = verify_file(session, instance, bytes(data))
+        report = verify_file(session, instance, data)
     except AppError as error:
         return render(
             request,
