@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hallmark.accounts.models import User
-from hallmark.db import utcnow, write_transaction
+from hallmark.db import transaction, utcnow, write_transaction
 from hallmark.engines import (
     EngineError,
     GenerationRequest,
@@ -25,15 +25,29 @@ from hallmark.engines import (
     generation_defaults,
 )
 from hallmark.errors import AppError
-from hallmark.generations.service import generate_images
+from hallmark.generations.service import (
+    GenerationPlan,
+    SignedGeneration,
+    make_images,
+    plan_generation,
+    sign_generation,
+    store_generation,
+)
 from hallmark.instance import Instance
 from hallmark.jobs.models import JobKind, JobState
 from hallmark.jobs.repository import JobRepository
 from hallmark.styles.models import StyleModel, StyleStatus
-from hallmark.styles.training import plan_training, record_training_outcome, run_training
+from hallmark.styles.training import (
+    TrainingPlan,
+    load_artifact,
+    plan_training,
+    record_training_outcome,
+    run_training,
+)
 
 logger = logging.getLogger(__name__)
 MAX_SAMPLES = 8
+PLAN_ATTEMPTS = 3
 # Training knobs a job may set; anything else in its payload is ignored.
 TRAINING_SETTINGS = {
     "steps",
@@ -120,10 +134,7 @@ class JobRunner:
     ) -> None:
         knobs = {key: value for key, value in payload.items() if key in TRAINING_SETTINGS}
         try:
-            with write_transaction(self.factory) as session:
-                owner = session.get(User, requester_id)
-                assert owner is not None
-                plan = plan_training(session, self.instance, owner, style_id, knobs)
+            plan = self._plan_training(requester_id, style_id, knobs)
         except (AppError, TypeError) as error:
             self._finish(job_id, worker, JobState.FAILED, error=str(error))
             return
@@ -172,6 +183,27 @@ class JobRunner:
             record_training_outcome(session, style_id, StyleStatus.READY)
         self._finish(job_id, worker, JobState.SUCCEEDED, message="trained", progress=1.0)
 
+    def _plan_training(
+        self, requester_id: uuid.UUID, style_id: uuid.UUID, knobs: dict[str, Any]
+    ) -> TrainingPlan:
+        """Check and read what the training needs, holding no write lock while files are read.
+
+        plan_training reads the works, decodes their files and loads the engine, and writes only
+        the style's status, at its end: in a deferred transaction SQLite takes its write lock just
+        for that moment. Should another writer commit in between, SQLite refuses the upgrade and
+        the plan is read again; the last try takes the write lock from the start.
+        """
+        for attempt in range(PLAN_ATTEMPTS):
+            try:
+                with transaction(self.factory, immediate=attempt == PLAN_ATTEMPTS - 1) as session:
+                    owner = session.get(User, requester_id)
+                    assert owner is not None
+                    return plan_training(session, self.instance, owner, style_id, knobs)
+            except OperationalError:
+                if attempt == PLAN_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
     def _record_progress(
         self, job_id: uuid.UUID, worker: str, progress: Progress, result: dict[str, Any]
     ) -> bool:
@@ -200,13 +232,32 @@ class JobRunner:
         payload: dict[str, Any],
     ) -> None:
         try:
-            with write_transaction(self.factory) as session:
+            # 1. A short read: may the maker use the style (R5), who owns the images, the model.
+            with transaction(self.factory) as session:
                 maker = session.get(User, requester_id)
                 style = session.get(StyleModel, style_id)
                 assert maker is not None and style is not None
                 request = GenerationRequest(**{**generation_defaults(style.engine), **payload})
-                made = generate_images(session, self.instance, maker, style, request)
-                ids = [str(generation.id) for generation in made]
+                plan = plan_generation(session, maker, style)
+                artifact = load_artifact(self.instance, style)
+                job = JobRepository(session).get(job_id)
+                # Images an earlier attempt of this job already stored are not stored twice.
+                ids: list[str] = list(job.result.get("generation_ids", [])) if job else []
+            # 2. The engine, then signing and hashing, outside any transaction.
+            images = make_images(artifact, plan.engine, request)
+            for number, image in enumerate(images[len(ids) :], start=len(ids)):
+                signed = sign_generation(
+                    self.instance,
+                    plan,
+                    prompt=request.prompt,
+                    seed=request.seed + number,
+                    image=image,
+                    negative_prompt=request.negative_prompt,
+                    parameters=request.as_dict(),
+                )
+                # 3. Each image in its own short write transaction, with the job's progress.
+                if not self._store_image(job_id, worker, plan, signed, ids, len(images)):
+                    return  # the job was taken from this worker; its new worker carries on
         except (AppError, TypeError) as error:
             self._finish(job_id, worker, JobState.FAILED, error=str(error))
             return
@@ -214,11 +265,43 @@ class JobRunner:
             job_id, worker, JobState.SUCCEEDED, result={"generation_ids": ids}, progress=1.0
         )
 
+    def _store_image(
+        self,
+        job_id: uuid.UUID,
+        worker: str,
+        plan: GenerationPlan,
+        signed: SignedGeneration,
+        ids: list[str],
+        total: int,
+    ) -> bool:
+        """Store one image and note it on the job, only while this worker holds the job."""
+        try:
+            with write_transaction(self.factory) as session:
+                generation = store_generation(session, self.instance, plan, signed)
+                stored = [*ids, str(generation.id)]
+                if not JobRepository(session).update_running(
+                    job_id,
+                    worker,
+                    result={"generation_ids": stored},
+                    step=len(stored),
+                    progress=len(stored) / max(total, 1),
+                    heartbeat_at=utcnow(),
+                ):
+                    raise _JobLost
+        except _JobLost:
+            return False
+        ids.append(str(generation.id))
+        return True
+
     def _finish(self, job_id: uuid.UUID, worker: str, state: JobState, **values: Any) -> None:
         with write_transaction(self.factory) as session:
             JobRepository(session).update_running(
                 job_id, worker, state=state.value, finished_at=utcnow(), **values
             )
+
+
+class _JobLost(Exception):
+    """Raised inside a transaction to roll it back: the job is no longer this worker's."""
 
 
 class _Heartbeat:
