@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     job_stale_seconds: float = Field(default=60.0, gt=0)
     job_max_attempts: int = Field(default=3, ge=1)
     max_trainings_per_user: int = Field(default=2, ge=1)
+    # How long a call to a Redis broker may take (connecting, or one command) before the broker
+    # counts as unreachable; blocking dequeues wait 1 s within it.
+    queue_timeout_seconds: float = Field(default=5.0, ge=2.0)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

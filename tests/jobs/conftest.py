@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.jobs.studio import QUEUES, Studio, open_studio, redis_queue
+from tests.conftest import BACKENDS
+from tests.jobs.studio import QUEUES, Committed, Studio, open_committed, open_studio, redis_queue
 
 
 @pytest.fixture(params=QUEUES)
@@ -22,4 +23,11 @@ def studio(request: pytest.FixtureRequest, tmp_path: Path, tiny_sd: Path) -> Ite
 def sqlite_studio(tmp_path: Path, tiny_sd: Path) -> Iterator[Studio]:
     """A studio on the embedded SQLite queue only."""
     with open_studio(tmp_path, tiny_sd, "sqlite") as opened:
+        yield opened
+
+
+@pytest.fixture(params=BACKENDS)
+def committed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Committed]:
+    """A committed SQLite, then PostgreSQL, database with an artist and her style."""
+    with open_committed(request.param, tmp_path) as opened:
         yield opened

@@ -13,21 +13,24 @@ from typing import Any
 
 import pytest
 import redis
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hallmark.accounts.models import User
 from hallmark.accounts.repository import UserRepository
 from hallmark.artworks.service import upload_artwork
 from hallmark.config import Settings
-from hallmark.db import make_session_factory, transaction
+from hallmark.db import make_session_factory, transaction, write_transaction
 from hallmark.instance import Instance
 from hallmark.jobs import service
 from hallmark.jobs.models import Job, JobKind
 from hallmark.jobs.repository import JobRepository
 from hallmark.jobs.runner import JobRunner
 from hallmark.samples import SAMPLE_ARTISTS, sample_works
-from hallmark.styles.service import create_style
+from hallmark.styles.models import StyleStatus
+from hallmark.styles.service import create_style, set_style_status
 from tests.conftest import IN_CI, migrated_engine
+from tests.helpers import png_bytes
 
 REDIS_URL = os.environ.get("HALLMARK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TRAINING = {
@@ -142,3 +145,68 @@ def run_queued(studio: Studio, kind: JobKind) -> None:
     task = huey.dequeue()
     assert task is not None, "nothing was queued"
     huey.execute(task)
+
+
+QUICK_TRAINING = {"steps": 3, "resolution": 64}
+
+
+@dataclass
+class Committed:
+    """A database of either backend whose transactions commit, with an artist and her style.
+
+    Nothing here runs an engine: the style is marked trained, for tests of submission alone.
+    """
+
+    factory: sessionmaker[Session]
+    instance: Instance
+    ana_id: uuid.UUID
+    style_id: uuid.UUID
+
+    def train(self, key: str | None, settings: dict[str, Any] | None = None) -> uuid.UUID:
+        with write_transaction(self.factory) as session:
+            return self.train_in(session, key, settings).id
+
+    def train_in(
+        self, session: Session, key: str | None, settings: dict[str, Any] | None = None
+    ) -> Job:
+        ana = session.get(User, self.ana_id)
+        assert ana is not None
+        return service.submit_training(
+            session,
+            self.instance,
+            self.instance.queues,
+            ana,
+            self.style_id,
+            settings or QUICK_TRAINING,
+            idempotency_key=key,
+        )
+
+    def job(self, job_id: uuid.UUID) -> Job:
+        with self.factory() as session:
+            found = JobRepository(session).get(job_id)
+            assert found is not None
+            session.expunge(found)
+            return found
+
+    def jobs(self) -> int:
+        with self.factory() as session:
+            return int(session.scalar(select(func.count()).select_from(Job)) or 0)
+
+
+@contextmanager
+def open_committed(backend: str, tmp_path: Path) -> Iterator[Committed]:
+    """A committed database of the backend ("sqlite" or "postgresql") in tmp_path."""
+    with contextmanager(migrated_engine)(backend, tmp_path) as engine:
+        factory = make_session_factory(engine)
+        settings = Settings(data_dir=tmp_path / "data", max_trainings_per_user=3)
+        instance = Instance.from_settings(settings)
+        with transaction(factory) as session:
+            ana = UserRepository(session).add(
+                User(username="ana", display_name="Ana", password_hash="x")
+            )
+            upload = upload_artwork(session, instance, ana, png_bytes(7), rights_attested=True)
+            assert upload.artwork is not None
+            style = create_style(session, ana, "Washes", [upload.artwork.id])
+            set_style_status(session, style, StyleStatus.READY)
+        yield Committed(factory, instance, ana.id, style.id)
+        instance.close()

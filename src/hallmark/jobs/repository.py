@@ -24,6 +24,11 @@ class JobRepository:
         self.session.flush()
         return job
 
+    def find_by_idempotency_key(self, requester_id: uuid.UUID, key: str) -> Job | None:
+        """The job a requester already submitted under this idempotency key, if any."""
+        query = select(Job).where(Job.requester_id == requester_id, Job.idempotency_key == key)
+        return self.session.scalars(query).one_or_none()
+
     def get(self, job_id: uuid.UUID) -> Job | None:
         """A job by id, fresh from the database."""
         return self.session.get(Job, job_id, populate_existing=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import FileResponse
 
 from hallmark.deps import BlobStoreDep, CurrentUser, InstanceDep, SessionDep, blob_response
@@ -15,6 +15,8 @@ from hallmark.jobs.schemas import GenerationAsk, JobPublic, TrainingRequest
 from hallmark.web.security import RateLimiter
 
 router = APIRouter(tags=["jobs"])
+# Sent again with a retried request, it returns the job the first one queued (202, same id).
+IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=128)]
 
 
 @router.post(
@@ -26,10 +28,20 @@ def train_style(
     user: CurrentUser,
     session: SessionDep,
     instance: InstanceDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> JobPublic:
-    """Queue the training of your style; follow it at /api/jobs/{id}."""
+    """Queue the training of your style; follow it at /api/jobs/{id}.
+
+    Send an Idempotency-Key header and a retry of the request returns the same job.
+    """
     job = service.submit_training(
-        session, instance, instance.queues, user, style_id, body.model_dump(exclude_none=True)
+        session,
+        instance,
+        instance.queues,
+        user,
+        style_id,
+        body.model_dump(exclude_none=True),
+        idempotency_key=idempotency_key,
     )
     return JobPublic.model_validate(job)
 
@@ -46,8 +58,12 @@ def generate(
     user: CurrentUser,
     session: SessionDep,
     instance: InstanceDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> JobPublic:
-    """Queue a generation; it returns at once with a job to wait on (rate-limited per user)."""
+    """Queue a generation; it returns at once with a job to wait on (rate-limited per user).
+
+    Send an Idempotency-Key header and a retry of the request returns the same job.
+    """
     limiter: RateLimiter = request.app.state.generation_limiter
     wait = limiter.check(str(user.id))
     if wait:
@@ -55,7 +71,12 @@ def generate(
             f"Too many generation requests; try again in {int(wait) + 1} s.", retry_after=wait
         )
     job = service.submit_generation(
-        session, instance.queues, user, style_id, body.model_dump(exclude_none=True)
+        session,
+        instance.queues,
+        user,
+        style_id,
+        body.model_dump(exclude_none=True),
+        idempotency_key=idempotency_key,
     )
     return JobPublic.model_validate(job)
 

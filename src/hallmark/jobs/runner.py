@@ -119,7 +119,7 @@ class JobRunner:
                 return
             job.state, job.worker_id = JobState.QUEUED.value, None
             job.message = f"retrying after attempt {job.attempts} failed"
-        self.instance.queues.enqueue(kind, job_id)
+        self.instance.queues.try_enqueue(kind, job_id)
 
     # ------------------------------------------------------------------------------ training
 
@@ -390,6 +390,19 @@ class WorkerPool:
                 self.recover()
             except Exception:
                 logger.exception("job recovery failed")
+
+    def health(self) -> dict[str, Any]:
+        """The queue's health with this process's workers, for /api/health.
+
+        `{"queue": "ok" | "unreachable", "backend": "sqlite" | "redis", "error": str | None,
+        "workers": {"train_style": {"threads": 1, "alive": 1, "broker": "ok" | "unreachable",
+        "last_error": str | None, "failing_since": ISO 8601 str | None}, "generate_images": ...}}`
+        ("queue" and "error" come from a ping with a 1 s timeout; "broker" from the threads' own
+        last try at the queue).
+        """
+        report = self.instance.queues.health()
+        report["workers"] = self.workers.health()
+        return report
 
     def stop(self) -> None:
         """Stop taking jobs; running ones finish their current task first."""
