@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # How long a call to a Redis broker may take (connecting, or one command) before the broker
     # counts as unreachable; blocking dequeues wait 1 s within it.
     queue_timeout_seconds: float = Field(default=5.0, ge=2.0)
+    # On SIGTERM, how long the workers wait for running jobs to reach a step where they can stop;
+    # whatever is still running then is re-queued anyway, without spending one of its attempts.
+    job_shutdown_seconds: float = Field(default=10.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -48,6 +48,7 @@ from hallmark.styles.training import (
 logger = logging.getLogger(__name__)
 MAX_SAMPLES = 8
 PLAN_ATTEMPTS = 3
+SHUTDOWN_MESSAGE = "re-queued: its worker was shut down"
 # Training knobs a job may set; anything else in its payload is ignored.
 TRAINING_SETTINGS = {
     "steps",
@@ -69,9 +70,14 @@ TRAINING_SETTINGS = {
 }
 
 
+def worker_process() -> str:
+    """The start of every worker id of this process: host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}:"
+
+
 def worker_name() -> str:
     """This worker's id: host, process and thread."""
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    return f"{worker_process()}{threading.get_ident()}"
 
 
 class JobRunner:
@@ -81,9 +87,24 @@ class JobRunner:
         self.instance = instance
         self.factory = factory
         self.settings = instance.settings
+        self._shutting_down = threading.Event()
+        self._beats: dict[uuid.UUID, _Heartbeat] = {}
+        self._beats_lock = threading.Lock()
+        # Jobs this runner gave back to the queue because the process is shutting down.
+        self.handed_back: list[uuid.UUID] = []
+
+    def shut_down(self) -> None:
+        """Take no new job, and ask running trainings to stop at their next step."""
+        self._shutting_down.set()
+        with self._beats_lock:
+            for beat in self._beats.values():
+                beat.shutdown.set()
 
     def __call__(self, job_id: uuid.UUID) -> None:
         """Run the job if this worker wins it; otherwise someone else has it, or it is over."""
+        if self._shutting_down.is_set():
+            self._put_back(job_id)
+            return
         worker = worker_name()
         now = utcnow()
         with write_transaction(self.factory) as session:
@@ -96,6 +117,10 @@ class JobRunner:
             kind, payload = JobKind(job.kind), dict(job.payload)
             requester_id, style_id = job.requester_id, job.style_id
         beat = _Heartbeat(self.factory, job_id, worker, self.settings.heartbeat_seconds)
+        with self._beats_lock:
+            self._beats[job_id] = beat
+            if self._shutting_down.is_set():
+                beat.shutdown.set()
         beat.start()
         try:
             if kind is JobKind.TRAIN_STYLE:
@@ -107,6 +132,25 @@ class JobRunner:
             self._retry_or_fail(job_id, worker, kind, f"{type(error).__name__}: {error}")
         finally:
             beat.stop()
+            with self._beats_lock:
+                self._beats.pop(job_id, None)
+
+    def _put_back(self, job_id: uuid.UUID) -> None:
+        """Return a job taken off the queue as the process stops, for another worker to run."""
+        with self.factory() as session:
+            job = JobRepository(session).get(job_id)
+            if job is None or job.state != JobState.QUEUED.value:
+                return
+            kind = JobKind(job.kind)
+        self.instance.queues.try_enqueue(kind, job_id)
+
+    def _hand_back(self, job_id: uuid.UUID, worker: str, kind: JobKind) -> None:
+        """Re-queue a job stopped because its worker is shutting down; the attempt is not spent."""
+        with write_transaction(self.factory) as session:
+            if not JobRepository(session).hand_back(job_id, worker, SHUTDOWN_MESSAGE):
+                return
+        self.handed_back.append(job_id)
+        self.instance.queues.try_enqueue(kind, job_id)
 
     def _retry_or_fail(self, job_id: uuid.UUID, worker: str, kind: JobKind, error: str) -> None:
         with write_transaction(self.factory) as session:
@@ -172,6 +216,9 @@ class JobRunner:
                 self._finish(
                     job_id, worker, JobState.CANCELLED, message="cancelled; checkpoint kept"
                 )
+            elif beat.shutdown.is_set() and not beat.lost.is_set():
+                # The style stays in training: the next worker resumes from the checkpoint.
+                self._hand_back(job_id, worker, JobKind.TRAIN_STYLE)
             # Otherwise another worker took the job over and carries on from the checkpoint.
             return
         except EngineError as error:
@@ -313,12 +360,13 @@ class _Heartbeat:
         self.factory, self.job_id, self.worker, self.interval = factory, job_id, worker, interval
         self.cancelled = threading.Event()
         self.lost = threading.Event()
+        self.shutdown = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"heartbeat-{job_id}")
 
     def should_stop(self) -> bool:
-        """Whether training should stop at the next step: cancelled, or taken over."""
-        return self.cancelled.is_set() or self.lost.is_set()
+        """Whether training should stop at the next step: cancelled, taken over, or shut down."""
+        return self.cancelled.is_set() or self.lost.is_set() or self.shutdown.is_set()
 
     def start(self) -> None:
         self._beat()
@@ -354,7 +402,8 @@ class WorkerPool:
 
         self.instance, self.factory = instance, factory
         settings = instance.settings
-        instance.queues.runner = JobRunner(instance, factory)
+        self.runner = JobRunner(instance, factory)
+        instance.queues.runner = self.runner
         self.workers = InProcessWorkers(
             instance.queues,
             {
@@ -404,7 +453,22 @@ class WorkerPool:
         report["workers"] = self.workers.health()
         return report
 
-    def stop(self) -> None:
-        """Stop taking jobs; running ones finish their current task first."""
+    def stop(self) -> list[uuid.UUID]:
+        """Stop taking jobs and give back the ones running here, without spending an attempt.
+
+        Trainings stop at their next step (their checkpoint kept, their style still training);
+        whatever is still running after job_shutdown_seconds, a generation in its engine, is
+        re-queued all the same, and its worker's later writes are refused. Returns the ids of
+        the jobs re-queued.
+        """
+        from hallmark.jobs.service import release_jobs_of_process
+
         self._stop.set()
-        self.workers.stop()
+        self.runner.shut_down()
+        self.workers.stop(self.instance.settings.job_shutdown_seconds)
+        released = release_jobs_of_process(
+            self.factory, self.instance.queues, worker_process(), SHUTDOWN_MESSAGE
+        )
+        if self._watchdog.is_alive():
+            self._watchdog.join(1.0)
+        return [*self.runner.handed_back, *released]

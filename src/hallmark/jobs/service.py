@@ -21,7 +21,8 @@ from hallmark.instance import Instance
 from hallmark.jobs.models import Job, JobKind, JobState
 from hallmark.jobs.queue import BROKER_ERRORS, JobQueues, describe_error
 from hallmark.jobs.repository import JobRepository
-from hallmark.styles.service import get_visible_style, owned_style
+from hallmark.styles.models import StyleModel, StyleStatus
+from hallmark.styles.service import get_visible_style, owned_style, set_style_status
 
 logger = logging.getLogger(__name__)
 Enqueue = Callable[[JobKind, uuid.UUID], None]
@@ -219,7 +220,9 @@ def recover_jobs(
     with write_transaction(factory) as session:
         repository = JobRepository(session)
         for job in repository.stale_running(now - timedelta(seconds=stale_seconds)):
-            if job.attempts >= max_attempts:
+            if job.cancel_requested:
+                _cancel_abandoned(session, job)
+            elif job.attempts >= max_attempts:
                 job.state = JobState.FAILED.value
                 job.finished_at = now
                 job.error = (
@@ -261,3 +264,38 @@ def deliver_missing(queues: JobQueues, kind: JobKind, queued: list[uuid.UUID]) -
         )
         return 0
     return len(missing)
+
+
+def release_jobs_of_process(
+    factory: sessionmaker[Session], queues: JobQueues, worker_prefix: str, message: str
+) -> list[uuid.UUID]:
+    """Re-queue the jobs a stopping process's workers still hold, without spending an attempt.
+
+    `worker_prefix` is the process's "host:pid:"; a job its requester asked to cancel is
+    cancelled instead. Returns the ids re-queued.
+    """
+    released: list[tuple[JobKind, uuid.UUID]] = []
+    with write_transaction(factory) as session:
+        for job in JobRepository(session).held_by_process(worker_prefix):
+            if job.cancel_requested:
+                _cancel_abandoned(session, job)
+                continue
+            job.state, job.worker_id, job.message = JobState.QUEUED.value, None, message
+            job.attempts = max(job.attempts - 1, 0)
+            released.append((JobKind(job.kind), job.id))
+    for kind, job_id in released:
+        queues.try_enqueue(kind, job_id)
+    return [job_id for _, job_id in released]
+
+
+def _cancel_abandoned(session: Session, job: Job) -> None:
+    """Cancel a job whose requester cancelled it and whose worker stopped before it noticed.
+
+    Re-queued, it could never be claimed again (claims skip jobs asked to cancel).
+    """
+    job.state, job.finished_at = JobState.CANCELLED.value, utcnow()
+    job.message = "cancelled; its worker stopped before it noticed"
+    if job.kind == JobKind.TRAIN_STYLE.value:
+        style = session.get(StyleModel, job.style_id)
+        if style is not None and style.status == StyleStatus.TRAINING.value:
+            set_style_status(session, style, StyleStatus.DRAFT)
