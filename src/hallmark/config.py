@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # On SIGTERM, how long the workers wait for running jobs to reach a step where they can stop;
     # whatever is still running then is re-queued anyway, without spending one of its attempts.
     job_shutdown_seconds: float = Field(default=10.0, ge=0)
+    # Blob files that no row uses are deleted at start once older than this, so the files of an
+    # upload or a job still in flight are never swept.
+    blob_grace_seconds: float = Field(default=3600.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

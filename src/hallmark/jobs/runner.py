@@ -415,7 +415,11 @@ class WorkerPool:
         self._watchdog = threading.Thread(target=self._watch, daemon=True, name="job-watchdog")
 
     def start(self) -> None:
-        """Recover what an earlier process left, then start taking jobs."""
+        """Recover what an earlier process left, then start taking jobs.
+
+        The watchdog thread first sweeps blob files no row uses (`sweep_orphan_blobs`), then
+        re-queues the jobs of silent workers every job_stale_seconds / 3.
+        """
         self.recover()
         self.workers.start()
         self._watchdog.start()
@@ -432,7 +436,18 @@ class WorkerPool:
             max_attempts=settings.job_max_attempts,
         )
 
+    def sweep_blobs(self) -> int:
+        """Delete blob files that no row uses and that are older than blob_grace_seconds."""
+        from hallmark.blob_lifecycle import sweep_orphan_blobs
+
+        grace = self.instance.settings.blob_grace_seconds
+        return sweep_orphan_blobs(self.factory, self.instance.blobs, grace)
+
     def _watch(self) -> None:
+        try:
+            self.sweep_blobs()
+        except Exception:
+            logger.exception("sweeping unused blob files failed")
         interval = max(1.0, self.instance.settings.job_stale_seconds / 3)
         while not self._stop.wait(interval):
             try:
