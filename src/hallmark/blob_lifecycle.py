@@ -1,22 +1,77 @@
-"""Keep stored files and the rows that use them consistent across commits and rollbacks."""
+"""Keep stored files and the rows that use them consistent across commits, rollbacks and crashes."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.orm import Session
+import logging
+from collections.abc import Collection
+from datetime import datetime, timedelta
 
-from hallmark.artworks.repository import ArtworkRepository
-from hallmark.db import after_transaction
-from hallmark.generations.repository import GenerationRepository
+from sqlalchemy import Connection, Engine, Text, cast, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
+
+from hallmark.artworks.models import Artwork
+from hallmark.db import after_transaction, utcnow
+from hallmark.generations.models import Generation
+from hallmark.jobs.models import Job, JobKind
+from hallmark.similarity.models import CopyClaim, ImageFingerprint
 from hallmark.storage import BlobStore, StoredBlob
+from hallmark.styles.models import StyleTrainingWork
+
+logger = logging.getLogger(__name__)
+# Blobs checked against the database at once by the sweep of unused blobs.
+SWEEP_BATCH = 500
+
+
+class BlobReferences:
+    """Which blobs rows still use: the SQL of the blob lifecycle, which spans the slices.
+
+    A row names a blob by its SHA-256 in artworks, generations, image fingerprints, training sets
+    (the hash a work had when chosen), copy claims, and training jobs' sample images
+    (jobs.result["samples"]). License certificates name their image's hash through its
+    generation; trained styles live in the data directory, not in the blob store.
+    """
+
+    # Indexed, and where nearly every blob is used: asked first, about every key.
+    INDEXED = (Artwork.sha256, Generation.sha256)
+    # Asked only about the keys the indexed columns did not account for.
+    OTHERS = (
+        ImageFingerprint.sha256,
+        StyleTrainingWork.artwork_sha256,
+        CopyClaim.upload_sha256,
+    )
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def among(self, keys: Collection[str]) -> set[str]:
+        """The keys that at least one row uses."""
+        used: set[str] = set()
+        for column in (*self.INDEXED, *self.OTHERS):
+            rest = [key for key in keys if key not in used]
+            if not rest:
+                return used
+            used |= self._found_in(column, rest)
+        rest = [key for key in keys if key not in used]
+        return used | self._training_samples_among(rest) if rest else used
+
+    def _found_in(self, column: InstrumentedAttribute[str], keys: list[str]) -> set[str]:
+        return set(self.session.scalars(select(column).where(column.in_(keys)).distinct()))
+
+    def _training_samples_among(self, keys: list[str]) -> set[str]:
+        """The keys that training jobs keep as sample images (a JSON list in jobs.result)."""
+        text = cast(Job.result, Text)
+        query = select(Job.result).where(
+            Job.kind == JobKind.TRAIN_STYLE.value, or_(*(text.contains(key) for key in keys))
+        )
+        wanted, found = set(keys), set()
+        for result in self.session.scalars(query):
+            found |= wanted.intersection(result.get("samples", []))
+        return found
 
 
 def is_blob_referenced(session: Session, sha256: str) -> bool:
-    """Whether any artwork or generation still uses these bytes."""
-    return bool(
-        ArtworkRepository(session).count_with_sha256(sha256)
-        or GenerationRepository(session).count_with_sha256(sha256)
-    )
+    """Whether any row still uses these bytes."""
+    return bool(BlobReferences(session).among([sha256]))
 
 
 def _delete_if_unreferenced(bind: Engine | Connection, blobs: BlobStore, sha256: str) -> None:
@@ -41,3 +96,37 @@ def delete_blob_when_unused(session: Session, blobs: BlobStore, sha256: str) -> 
     """Once the deletion of a row commits, delete its file unless another row still uses it."""
     bind = session.get_bind()
     after_transaction(session, committed=lambda: _delete_if_unreferenced(bind, blobs, sha256))
+
+
+def sweep_orphan_blobs(
+    factory: sessionmaker[Session], blobs: BlobStore, grace_seconds: float
+) -> int:
+    """Delete blobs no row uses that are older than the grace period; returns how many.
+
+    A process killed between writing a file and committing its row (a batch upload, a training
+    keeping sample images) leaves such files. The grace period spares the files of work still
+    in flight: a put refreshes a blob's time, and the time is checked again at deletion. Files
+    of puts that died half-written go too.
+    """
+    cutoff = utcnow() - timedelta(seconds=grace_seconds)
+    blobs.sweep_partial_writes(cutoff)
+    deleted, batch = 0, []
+    for sha256, written in blobs.iter_blobs():
+        if written < cutoff:
+            batch.append(sha256)
+        if len(batch) >= SWEEP_BATCH:
+            deleted += _delete_unused(factory, blobs, batch, cutoff)
+            batch = []
+    if batch:
+        deleted += _delete_unused(factory, blobs, batch, cutoff)
+    if deleted:
+        logger.info("deleted %d blob files no row uses (older than %s)", deleted, cutoff)
+    return deleted
+
+
+def _delete_unused(
+    factory: sessionmaker[Session], blobs: BlobStore, keys: list[str], cutoff: datetime
+) -> int:
+    with factory() as session:
+        used = BlobReferences(session).among(keys)
+    return sum(blobs.delete_if_older(key, cutoff) for key in keys if key not in used)

@@ -140,7 +140,11 @@ def worker() -> None:
     )
     while not stop.wait(1.0):
         pass
-    pool.stop()
+    # Trainings stop at their next step; every job still held here goes back on the queue
+    # without spending an attempt, and the next worker resumes it from its checkpoint.
+    released = pool.stop()
+    if released:
+        console.print(f"worker: stopped; {len(released)} running job(s) re-queued")
     instance.close()
     engine.dispose()
 

@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     job_stale_seconds: float = Field(default=60.0, gt=0)
     job_max_attempts: int = Field(default=3, ge=1)
     max_trainings_per_user: int = Field(default=2, ge=1)
+    # How long a call to a Redis broker may take (connecting, or one command) before the broker
+    # counts as unreachable; blocking dequeues wait 1 s within it.
+    queue_timeout_seconds: float = Field(default=5.0, ge=2.0)
+    # On SIGTERM, how long the workers wait for running jobs to reach a step where they can stop;
+    # whatever is still running then is re-queued anyway, without spending one of its attempts.
+    job_shutdown_seconds: float = Field(default=10.0, ge=0)
+    # Blob files that no row uses are deleted at start once older than this, so the files of an
+    # upload or a job still in flight are never swept.
+    blob_grace_seconds: float = Field(default=3600.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from hallmark.app import create_app
 from hallmark.config import Settings
+from hallmark.db import transaction
+from hallmark.jobs.models import Job
 from hallmark.samples import SAMPLE_ARTISTS, sample_works
-from tests.helpers import sign_up, upload
+from hallmark.styles.models import StyleModel, StyleStatus
+from hallmark.styles.service import set_style_status
+from tests.helpers import assert_error, png_bytes, sign_up, upload
 
 
 @pytest.fixture
@@ -74,3 +80,37 @@ def test_train_then_generate_through_jobs(served: TestClient, tiny_sd: Path) -> 
     assert again.status_code == 409  # it already succeeded
     private = served.post(f"/api/styles/{style['id']}/generate", headers=ben, json={"prompt": "x"})
     assert private.status_code == 404  # a private style does not exist for others (R5)
+
+
+def test_an_idempotency_key_makes_a_retried_request_return_the_same_job(
+    client: TestClient,
+) -> None:
+    ana = sign_up(client, "ana")
+    work = upload(client, ana, png_bytes(3)).json()["artwork"]["id"]
+    style = client.post("/api/styles", headers=ana, json={"name": "S", "artwork_ids": [work]})
+    style_id = style.json()["id"]
+    train, body = f"/api/styles/{style_id}/train", {"steps": 3}
+
+    first = client.post(train, headers={**ana, "Idempotency-Key": "try-1"}, json=body)
+    again = client.post(train, headers={**ana, "Idempotency-Key": "try-1"}, json=body)
+    assert (first.status_code, again.status_code) == (202, 202), again.text
+    assert again.json()["id"] == first.json()["id"]
+    other = client.post(train, headers={**ana, "Idempotency-Key": "try-1"}, json={"steps": 4})
+    assert_error(other, 409, "conflict")
+    too_long = client.post(train, headers={**ana, "Idempotency-Key": "k" * 129}, json=body)
+    assert too_long.status_code == 422
+
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with transaction(factory) as session:
+        found = session.get(StyleModel, uuid.UUID(style_id))
+        assert found is not None
+        set_style_status(session, found, StyleStatus.READY)
+    generate, ask = f"/api/styles/{style_id}/generate", {"prompt": "a heron"}
+    reused = client.post(generate, headers={**ana, "Idempotency-Key": "try-1"}, json=ask)
+    assert_error(reused, 409, "conflict")  # the key already named the training
+    made = client.post(generate, headers={**ana, "Idempotency-Key": "gen-1"}, json=ask)
+    remade = client.post(generate, headers={**ana, "Idempotency-Key": "gen-1"}, json=ask)
+    assert (made.status_code, remade.status_code) == (202, 202), remade.text
+    assert remade.json()["id"] == made.json()["id"]
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 2

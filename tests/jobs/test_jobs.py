@@ -7,145 +7,21 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import redis
-from sqlalchemy.orm import Session, sessionmaker
 
-from hallmark.accounts.models import User
-from hallmark.accounts.repository import UserRepository
-from hallmark.artworks.service import upload_artwork
-from hallmark.config import Settings
-from hallmark.db import make_session_factory, transaction, utcnow
+from hallmark.db import transaction, utcnow
 from hallmark.errors import Conflict
 from hallmark.instance import Instance
 from hallmark.jobs import service
-from hallmark.jobs.models import Job, JobKind, JobState
+from hallmark.jobs.models import JobKind, JobState
 from hallmark.jobs.repository import JobRepository
-from hallmark.jobs.runner import JobRunner, WorkerPool
-from hallmark.samples import SAMPLE_ARTISTS, sample_works
+from hallmark.jobs.runner import WorkerPool
 from hallmark.styles.models import StyleModel, StyleStatus
-from hallmark.styles.service import create_style, publish_style
-from tests.conftest import IN_CI, migrated_engine
-
-REDIS_URL = os.environ.get("HALLMARK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-TRAINING = {
-    "steps": 4,
-    "resolution": 64,
-    "rank": 4,
-    "alpha": 4,
-    "min_side": 32,
-    "checkpoint_every": 2,
-    "learning_rate": 1e-3,
-}
-
-
-def _redis_queue() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL).flushdb()
-    except redis.ConnectionError as error:
-        if IN_CI:
-            pytest.fail(f"Redis is not reachable at {REDIS_URL}: {error} (CI=true: must run)")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {error}")
-    return REDIS_URL
-
-
-QUEUES = ["sqlite", pytest.param("redis", marks=pytest.mark.redis)]
-
-
-@dataclass
-class Studio:
-    """A committed instance: its settings, database, and an artist with a style on a tiny base."""
-
-    settings: Settings
-    instance: Instance
-    factory: sessionmaker[Session]
-    owner_id: uuid.UUID
-    other_id: uuid.UUID
-    style_id: uuid.UUID
-
-    def user(self, session: Session, user_id: uuid.UUID) -> User:
-        found = session.get(User, user_id)
-        assert found is not None
-        return found
-
-    def job(self, job_id: uuid.UUID) -> Job:
-        with self.factory() as session:
-            found = JobRepository(session).get(job_id)
-            assert found is not None
-            session.expunge(found)
-            return found
-
-    def submit_training(self, **changes: object) -> uuid.UUID:
-        with transaction(self.factory) as session:
-            owner = self.user(session, self.owner_id)
-            job = service.submit_training(
-                session,
-                self.instance,
-                self.instance.queues,
-                owner,
-                self.style_id,
-                {**TRAINING, **changes},
-            )
-            return job.id
-
-    def wait(self, job_id: uuid.UUID, until: Callable[[Job], bool], timeout: float = 60) -> Job:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            job = self.job(job_id)
-            if until(job):
-                return job
-            time.sleep(0.1)
-        raise AssertionError(f"job {job_id} never got there: {self.job(job_id).__dict__}")
-
-
-@pytest.fixture(params=QUEUES)
-def studio(request: pytest.FixtureRequest, tmp_path: Path, tiny_sd: Path) -> Iterator[Studio]:
-    queue = _redis_queue() if request.param == "redis" else "sqlite"
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        queue=queue,
-        heartbeat_seconds=0.3,
-        job_stale_seconds=5.0,
-    )
-    with contextmanager(migrated_engine)("sqlite", tmp_path) as engine:
-        settings = settings.model_copy(update={"database_url": str(engine.url)})
-        factory = make_session_factory(engine)
-        instance = Instance.from_settings(settings)
-        with transaction(factory) as session:
-            owner = UserRepository(session).add(
-                User(username="ana", display_name="Ana", password_hash="x")
-            )
-            other = UserRepository(session).add(
-                User(username="ben", display_name="Ben", password_hash="x")
-            )
-            ids = []
-            for work in sample_works(SAMPLE_ARTISTS["ana"], count=3, size=96):
-                result = upload_artwork(session, instance, owner, work.png, rights_attested=True)
-                assert result.artwork is not None
-                ids.append(result.artwork.id)
-            style = create_style(
-                session, owner, "Washes", ids, engine="diffusers-lora", base_model=str(tiny_sd)
-            )
-            studio = Studio(settings, instance, factory, owner.id, other.id, style.id)
-        yield studio
-        instance.close()
-
-
-def run_queued(studio: Studio, kind: JobKind) -> None:
-    """Take one task off a queue and run it here, as a worker thread would."""
-    studio.instance.queues.runner = JobRunner(studio.instance, studio.factory)
-    huey = studio.instance.queues.hueys[kind]
-    task = huey.dequeue()
-    assert task is not None, "nothing was queued"
-    huey.execute(task)
+from hallmark.styles.service import publish_style
+from tests.jobs.studio import Studio, run_queued
 
 
 def test_a_training_job_goes_from_queued_to_succeeded_through_the_queue(studio: Studio) -> None:

@@ -6,6 +6,8 @@ import hashlib
 import os
 import stat
 import threading
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -74,7 +76,10 @@ def test_same_content_twice_is_stored_once_and_not_rewritten(store: LocalBlobSto
     after = path.stat()
     assert first.created is True
     assert second == StoredBlob(sha256=CONTENT_SHA256, size=len(CONTENT), created=False)
-    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    # The same file, not a new one linked in its place; only its time is refreshed (for the
+    # sweep of unused blobs).
+    assert (after.st_ino, after.st_size) == (before.st_ino, before.st_size)
+    assert after.st_mtime_ns >= before.st_mtime_ns
     assert stored_files(store.root) == [path]
 
 
@@ -201,3 +206,64 @@ def test_make_blob_store_uses_the_blob_dir_of_the_settings(tmp_path: Path) -> No
     assert (settings.blob_dir / blob.sha256[:2] / blob.sha256[2:4] / blob.sha256).read_bytes() == (
         CONTENT
     )
+
+
+def _age(path: Path, seconds: float) -> None:
+    """Make a file look last written `seconds` ago."""
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_iter_blobs_lists_every_blob_with_its_time_and_nothing_else(
+    store: LocalBlobStore,
+) -> None:
+    assert list(store.iter_blobs()) == []  # no root yet
+    first, second = store.put(CONTENT), store.put(b"another")
+    _age(store.path_for(first.sha256), 7200)
+    # A put that died half-way, and a file that is not a blob, are not listed.
+    leaf = store.path_for(first.sha256).parent
+    (leaf / ".tmp-abc.part").write_bytes(b"half")
+    (leaf / "notes.txt").write_text("x")
+    now = datetime.now(UTC)
+
+    found = dict(store.iter_blobs())
+
+    assert set(found) == {first.sha256, second.sha256}
+    assert timedelta(seconds=7190) < now - found[first.sha256] < timedelta(seconds=7210)
+    assert now - found[second.sha256] < timedelta(seconds=60)
+    assert all(moment.tzinfo is UTC for moment in found.values())
+
+
+def test_putting_stored_bytes_again_makes_the_blob_young(store: LocalBlobStore) -> None:
+    store.put(CONTENT)
+    _age(store.path_for(CONTENT_SHA256), 7200)
+
+    assert store.put(CONTENT).created is False
+
+    ((_, written),) = store.iter_blobs()
+    assert datetime.now(UTC) - written < timedelta(seconds=60)
+
+
+def test_delete_if_older_deletes_only_a_blob_older_than_the_cutoff(store: LocalBlobStore) -> None:
+    old, young = store.put(CONTENT).sha256, store.put(b"young").sha256
+    _age(store.path_for(old), 7200)
+    cutoff = datetime.now(UTC) - timedelta(hours=1)
+
+    assert store.delete_if_older(old, cutoff) is True
+    assert store.delete_if_older(young, cutoff) is False
+    assert store.delete_if_older(old, cutoff) is False  # already gone
+    assert not store.exists(old) and store.exists(young)
+
+
+def test_sweep_partial_writes_removes_old_temp_files_only(store: LocalBlobStore) -> None:
+    blob = store.put(CONTENT)
+    _age(store.path_for(blob.sha256), 7200)
+    leaf = store.path_for(blob.sha256).parent
+    old, young = leaf / ".tmp-old.part", leaf / ".tmp-young.part"
+    old.write_bytes(b"a put whose process was killed")
+    young.write_bytes(b"a put in flight")
+    _age(old, 7200)
+
+    assert store.sweep_partial_writes(datetime.now(UTC) - timedelta(hours=1)) == 1
+
+    assert not old.exists() and young.exists() and store.exists(blob.sha256)

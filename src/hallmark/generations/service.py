@@ -5,16 +5,17 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from hallmark import __version__, rights
 from hallmark.accounts.models import User
-from hallmark.artworks.images import inspect_image
+from hallmark.artworks.images import ImageInfo, inspect_image
 from hallmark.blob_lifecycle import store_blob_for_row
 from hallmark.db import utcnow
-from hallmark.engines import EngineError, GenerationRequest, get_engine
+from hallmark.engines import EngineError, GenerationRequest, ModelArtifact, get_engine
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hallmark.generations.models import Generation
 from hallmark.generations.repository import GenerationRepository, GenerationRole
@@ -55,6 +56,176 @@ def check_may_generate(maker: User, style: StyleModel) -> rights.Decision:
     return decision
 
 
+@dataclass(frozen=True)
+class GenerationPlan:
+    """What signing and storing a style's images needs, read before the engine runs.
+
+    Plain data, so the engine, the signing and the fingerprinting run outside any transaction.
+    """
+
+    maker_id: uuid.UUID
+    maker_username: str
+    style_id: uuid.UUID
+    style_name: str
+    engine: str
+    base_model: str
+    hide_prompts: bool
+    allow_ai_training: bool
+    owner_id: uuid.UUID
+    owner_username: str
+    ownership_rule: str
+    training_artwork_ids: tuple[uuid.UUID, ...]
+
+
+@dataclass(frozen=True)
+class SignedGeneration:
+    """An engine's image signed with its content credentials and hashed, ready to be stored."""
+
+    id: uuid.UUID
+    image: bytes
+    info: ImageInfo
+    prepared: PreparedImage
+    prompt: str
+    negative_prompt: str | None
+    seed: int
+    parameters: dict[str, Any]
+
+
+def plan_generation(session: Session, maker: User, style: StyleModel) -> GenerationPlan:
+    """Check the maker may generate with the style (R5) and read who will own the images (R3/R4)."""
+    check_may_generate(maker, style)
+    ownership = rights.owner_of_generation(maker.id, model_facts(style))
+    assert ownership.owner_id is not None
+    owner = session.get(User, ownership.owner_id)
+    assert owner is not None
+    return GenerationPlan(
+        maker_id=maker.id,
+        maker_username=maker.username,
+        style_id=style.id,
+        style_name=style.name,
+        engine=style.engine,
+        base_model=style.base_model,
+        hide_prompts=style.hide_prompts,
+        allow_ai_training=style.allow_ai_training,
+        owner_id=owner.id,
+        owner_username=owner.username,
+        ownership_rule=ownership.rule.value,
+        training_artwork_ids=tuple(work.artwork_id for work in style.training_works),
+    )
+
+
+def sign_generation(
+    instance: Instance,
+    plan: GenerationPlan,
+    *,
+    prompt: str,
+    seed: int,
+    image: bytes,
+    negative_prompt: str | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> SignedGeneration:
+    """Sign an engine's image (R9) and hash it for the copy guard, touching no database.
+
+    Content credentials come first: the stored file, its SHA-256 and its fingerprint are of the
+    signed file.
+    """
+    if len(prompt) > MAX_PROMPT_LENGTH:
+        raise InvalidInput(f"A prompt has at most {MAX_PROMPT_LENGTH} characters.")
+    engine_output = inspect_image(
+        image, max_bytes=MAX_GENERATED_BYTES, max_pixels=MAX_GENERATED_PIXELS, min_side=1
+    )
+    generation_id = uuid.uuid4()
+    credentials = GenerationCredentials(
+        generation_id=str(generation_id),
+        model_id=str(plan.style_id),
+        model_name=plan.style_name,
+        engine=plan.engine,
+        base_model=plan.base_model,
+        owner_id=str(plan.owner_id),
+        owner_username=plan.owner_username,
+        ownership_rule=plan.ownership_rule,
+        maker_username=plan.maker_username,
+        prompt=None if plan.hide_prompts else prompt,
+        seed=seed,
+        training_mining="allowed" if plan.allow_ai_training else "notAllowed",
+        license_url=(
+            f"{instance.settings.resolved_public_url}/api/generations/{generation_id}/offers"
+        ),
+        software_version=__version__,
+    )
+    signed = sign_generated_image(instance.signing_identity, image, engine_output.mime, credentials)
+    info = inspect_image(
+        signed, max_bytes=MAX_GENERATED_BYTES, max_pixels=MAX_GENERATED_PIXELS, min_side=1
+    )
+    prepared = PreparedImage.from_bytes(signed)
+    # The copy guard's search reads the local features of the image and of its mirror; computed
+    # now, they take no time in the write transaction that stores the image.
+    _ = prepared.features, prepared.mirrored_features
+    return SignedGeneration(
+        id=generation_id,
+        image=signed,
+        info=info,
+        prepared=prepared,
+        prompt=prompt,
+        negative_prompt=negative_prompt,
+        seed=seed,
+        parameters=dict(parameters or {}),
+    )
+
+
+def store_generation(
+    session: Session, instance: Instance, plan: GenerationPlan, signed: SignedGeneration
+) -> Generation:
+    """Record a signed image under its owner, after checking it is not a near-copy (R11).
+
+    The rules are asked again on the rows as they are now: the style may have been unpublished
+    while the engine ran.
+    """
+    maker = session.get(User, plan.maker_id)
+    style = session.get(StyleModel, plan.style_id)
+    if maker is None or style is None:
+        raise NotFound("No such style.")
+    check_may_generate(maker, style)
+    near = instance.copy_guard.near_copies_of(
+        session,
+        signed.prepared,
+        include_generations=False,
+        also_artworks=plan.training_artwork_ids,
+    )
+    store_blob_for_row(session, instance.blobs, signed.image)
+    info = signed.info
+    generation = Generation(
+        id=signed.id,
+        style_id=plan.style_id,
+        maker_id=plan.maker_id,
+        owner_id=plan.owner_id,
+        ownership_rule=plan.ownership_rule,
+        prompt=signed.prompt,
+        negative_prompt=signed.negative_prompt,
+        seed=signed.seed,
+        parameters=dict(signed.parameters),
+        sha256=info.sha256,
+        mime=info.mime,
+        width=info.width,
+        height=info.height,
+    )
+    if near:
+        closest = near[0]
+        generation.near_copy = True
+        generation.near_copy_artwork_id = closest.artwork_id
+        generation.near_copy_method = closest.method.value
+        generation.near_copy_distance = closest.distance
+    GenerationRepository(session).add(generation)
+    instance.copy_guard.record(
+        session,
+        signed.prepared,
+        owner_id=generation.owner_id,
+        sha256=info.sha256,
+        generation_id=generation.id,
+    )
+    return generation
+
+
 def record_generation(
     session: Session,
     instance: Instance,
@@ -72,81 +243,33 @@ def record_generation(
     It is compared with the style's training set and every registered artwork first: a near-copy
     is flagged (R11) and cannot be published or licensed until its owner clears it.
     """
-    check_may_generate(maker, style)
-    if len(prompt) > MAX_PROMPT_LENGTH:
-        raise InvalidInput(f"A prompt has at most {MAX_PROMPT_LENGTH} characters.")
-    engine_output = inspect_image(
-        image, max_bytes=MAX_GENERATED_BYTES, max_pixels=MAX_GENERATED_PIXELS, min_side=1
-    )
-    ownership = rights.owner_of_generation(maker.id, model_facts(style))
-    assert ownership.owner_id is not None
-    owner = session.get(User, ownership.owner_id)
-    assert owner is not None
-
-    # 1. Content credentials first (R9): the stored file is the signed file.
-    generation_id = uuid.uuid4()
-    credentials = GenerationCredentials(
-        generation_id=str(generation_id),
-        model_id=str(style.id),
-        model_name=style.name,
-        engine=style.engine,
-        base_model=style.base_model,
-        owner_id=str(owner.id),
-        owner_username=owner.username,
-        ownership_rule=ownership.rule.value,
-        maker_username=maker.username,
-        prompt=None if style.hide_prompts else prompt,
-        seed=seed,
-        training_mining="allowed" if style.allow_ai_training else "notAllowed",
-        license_url=(
-            f"{instance.settings.resolved_public_url}/api/generations/{generation_id}/offers"
-        ),
-        software_version=__version__,
-    )
-    image = sign_generated_image(instance.signing_identity, image, engine_output.mime, credentials)
-    info = inspect_image(
-        image, max_bytes=MAX_GENERATED_BYTES, max_pixels=MAX_GENERATED_PIXELS, min_side=1
-    )
-
-    # 2. The copy guard (R11), on the same pixels.
-    prepared = PreparedImage.from_bytes(image)
-    near = instance.copy_guard.near_copies_of(
-        session,
-        prepared,
-        include_generations=False,
-        also_artworks=[work.artwork_id for work in style.training_works],
-    )
-    store_blob_for_row(session, instance.blobs, image)
-    generation = Generation(
-        id=generation_id,
-        style_id=style.id,
-        maker_id=maker.id,
-        owner_id=ownership.owner_id,
-        ownership_rule=ownership.rule.value,
+    plan = plan_generation(session, maker, style)
+    signed = sign_generation(
+        instance,
+        plan,
         prompt=prompt,
-        negative_prompt=negative_prompt,
         seed=seed,
-        parameters=dict(parameters or {}),
-        sha256=info.sha256,
-        mime=info.mime,
-        width=info.width,
-        height=info.height,
+        image=image,
+        negative_prompt=negative_prompt,
+        parameters=parameters,
     )
-    if near:
-        closest = near[0]
-        generation.near_copy = True
-        generation.near_copy_artwork_id = closest.artwork_id
-        generation.near_copy_method = closest.method.value
-        generation.near_copy_distance = closest.distance
-    GenerationRepository(session).add(generation)
-    instance.copy_guard.record(
-        session,
-        prepared,
-        owner_id=generation.owner_id,
-        sha256=info.sha256,
-        generation_id=generation.id,
-    )
-    return generation
+    return store_generation(session, instance, plan, signed)
+
+
+def make_images(artifact: ModelArtifact, engine: str, request: GenerationRequest) -> list[bytes]:
+    """Run a style's engine (the long part, outside any transaction); each image as PNG bytes."""
+    if len(request.prompt) > MAX_PROMPT_LENGTH:
+        raise InvalidInput(f"A prompt has at most {MAX_PROMPT_LENGTH} characters.")
+    try:
+        images = get_engine(engine).generate(artifact, request)
+    except EngineError as error:
+        raise InvalidInput(str(error)) from None
+    made = []
+    for image in images:
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        made.append(buffer.getvalue())
+    return made
 
 
 def generate_images(
@@ -157,32 +280,21 @@ def generate_images(
     request: GenerationRequest,
 ) -> list[Generation]:
     """Run the style's engine and record each image under its owner (R3/R4), signed (R9),
-    checked for near-copies (R11)."""
-    check_may_generate(maker, style)
-    if len(request.prompt) > MAX_PROMPT_LENGTH:
-        raise InvalidInput(f"A prompt has at most {MAX_PROMPT_LENGTH} characters.")
-    artifact = load_artifact(instance, style)
-    try:
-        images = get_engine(style.engine).generate(artifact, request)
-    except EngineError as error:
-        raise InvalidInput(str(error)) from None
+    checked for near-copies (R11), all in the caller's transaction (for one-shot commands)."""
+    plan = plan_generation(session, maker, style)
+    images = make_images(load_artifact(instance, style), plan.engine, request)
     made = []
     for number, image in enumerate(images):
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
-        made.append(
-            record_generation(
-                session,
-                instance,
-                maker,
-                style,
-                prompt=request.prompt,
-                seed=request.seed + number,
-                image=buffer.getvalue(),
-                negative_prompt=request.negative_prompt,
-                parameters=request.as_dict(),
-            )
+        signed = sign_generation(
+            instance,
+            plan,
+            prompt=request.prompt,
+            seed=request.seed + number,
+            image=image,
+            negative_prompt=request.negative_prompt,
+            parameters=request.as_dict(),
         )
+        made.append(store_generation(session, instance, plan, signed))
     return made
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hallmark.db import Base, CreatedAtMixin, IdMixin
@@ -39,6 +39,10 @@ class Job(IdMixin, CreatedAtMixin, Base):
     """A queued piece of work, its progress, and its outcome."""
 
     __tablename__ = "jobs"
+    __table_args__ = (
+        # A retried submission finds the first job instead of queuing the work again.
+        UniqueConstraint("requester_id", "idempotency_key", name="uq_jobs_idempotency"),
+    )
 
     kind: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED.value, index=True)
@@ -59,3 +63,5 @@ class Job(IdMixin, CreatedAtMixin, Base):
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # The client's Idempotency-Key, if it sent one (keys without a value never clash).
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))

@@ -24,6 +24,11 @@ class JobRepository:
         self.session.flush()
         return job
 
+    def find_by_idempotency_key(self, requester_id: uuid.UUID, key: str) -> Job | None:
+        """The job a requester already submitted under this idempotency key, if any."""
+        query = select(Job).where(Job.requester_id == requester_id, Job.idempotency_key == key)
+        return self.session.scalars(query).one_or_none()
+
     def get(self, job_id: uuid.UUID) -> Job | None:
         """A job by id, fresh from the database."""
         return self.session.get(Job, job_id, populate_existing=True)
@@ -66,6 +71,33 @@ class JobRepository:
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def hand_back(self, job_id: uuid.UUID, worker_id: str, message: str) -> bool:
+        """Re-queue a job this worker holds without counting the attempt; False if it lost it."""
+        result = self.session.execute(
+            update(Job)
+            .where(
+                Job.id == job_id,
+                Job.worker_id == worker_id,
+                Job.state == JobState.RUNNING.value,
+            )
+            .values(
+                state=JobState.QUEUED.value,
+                worker_id=None,
+                attempts=Job.attempts - 1,
+                message=message,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def held_by_process(self, worker_prefix: str) -> list[Job]:
+        """Running jobs whose worker id starts with the prefix (host:pid: of one process)."""
+        query = select(Job).where(
+            Job.state == JobState.RUNNING.value,
+            Job.worker_id.startswith(worker_prefix, autoescape=True),
+        )
+        return list(self.session.scalars(query))
 
     def request_cancel(self, job_id: uuid.UUID) -> None:
         """Ask a running job's worker to stop at its next step."""

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -28,6 +28,8 @@ from hallmark.web.security import RateLimiter
 
 router = APIRouter(tags=["jobs"])
 LONG_POLL_INTERVAL_SECONDS = 0.5
+# Sent again with a retried request, it returns the job the first one queued (202, same id).
+IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=128)]
 
 
 @router.post(
@@ -39,10 +41,20 @@ def train_style(
     user: CurrentUser,
     session: SessionDep,
     instance: InstanceDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> JobPublic:
-    """Queue the training of your style; follow it at /api/jobs/{id}."""
+    """Queue the training of your style; follow it at /api/jobs/{id}.
+
+    Send an Idempotency-Key header and a retry of the request returns the same job.
+    """
     job = service.submit_training(
-        session, instance, instance.queues, user, style_id, body.model_dump(exclude_none=True)
+        session,
+        instance,
+        instance.queues,
+        user,
+        style_id,
+        body.model_dump(exclude_none=True),
+        idempotency_key=idempotency_key,
     )
     return JobPublic.model_validate(job)
 
@@ -59,8 +71,12 @@ def generate(
     user: CurrentUser,
     session: SessionDep,
     instance: InstanceDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> JobPublic:
-    """Queue a generation; it returns at once with a job to wait on (rate-limited per user)."""
+    """Queue a generation; it returns at once with a job to wait on (rate-limited per user).
+
+    Send an Idempotency-Key header and a retry of the request returns the same job.
+    """
     limiter: RateLimiter = request.app.state.generation_limiter
     wait = limiter.check(str(user.id))
     if wait:
@@ -68,7 +84,12 @@ def generate(
             f"Too many generation requests; try again in {int(wait) + 1} s.", retry_after=wait
         )
     job = service.submit_generation(
-        session, instance.queues, user, style_id, body.model_dump(exclude_none=True)
+        session,
+        instance.queues,
+        user,
+        style_id,
+        body.model_dump(exclude_none=True),
+        idempotency_key=idempotency_key,
     )
     return JobPublic.model_validate(job)
 

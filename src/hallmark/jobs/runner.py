@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hallmark.accounts.models import User
-from hallmark.db import utcnow, write_transaction
+from hallmark.db import transaction, utcnow, write_transaction
 from hallmark.engines import (
     EngineError,
     GenerationRequest,
@@ -25,15 +25,30 @@ from hallmark.engines import (
     generation_defaults,
 )
 from hallmark.errors import AppError
-from hallmark.generations.service import generate_images
+from hallmark.generations.service import (
+    GenerationPlan,
+    SignedGeneration,
+    make_images,
+    plan_generation,
+    sign_generation,
+    store_generation,
+)
 from hallmark.instance import Instance
 from hallmark.jobs.models import JobKind, JobState
 from hallmark.jobs.repository import JobRepository
 from hallmark.styles.models import StyleModel, StyleStatus
-from hallmark.styles.training import plan_training, record_training_outcome, run_training
+from hallmark.styles.training import (
+    TrainingPlan,
+    load_artifact,
+    plan_training,
+    record_training_outcome,
+    run_training,
+)
 
 logger = logging.getLogger(__name__)
 MAX_SAMPLES = 8
+PLAN_ATTEMPTS = 3
+SHUTDOWN_MESSAGE = "re-queued: its worker was shut down"
 # Training knobs a job may set; anything else in its payload is ignored.
 TRAINING_SETTINGS = {
     "steps",
@@ -55,9 +70,14 @@ TRAINING_SETTINGS = {
 }
 
 
+def worker_process() -> str:
+    """The start of every worker id of this process: host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}:"
+
+
 def worker_name() -> str:
     """This worker's id: host, process and thread."""
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    return f"{worker_process()}{threading.get_ident()}"
 
 
 class JobRunner:
@@ -67,9 +87,24 @@ class JobRunner:
         self.instance = instance
         self.factory = factory
         self.settings = instance.settings
+        self._shutting_down = threading.Event()
+        self._beats: dict[uuid.UUID, _Heartbeat] = {}
+        self._beats_lock = threading.Lock()
+        # Jobs this runner gave back to the queue because the process is shutting down.
+        self.handed_back: list[uuid.UUID] = []
+
+    def shut_down(self) -> None:
+        """Take no new job, and ask running trainings to stop at their next step."""
+        self._shutting_down.set()
+        with self._beats_lock:
+            for beat in self._beats.values():
+                beat.shutdown.set()
 
     def __call__(self, job_id: uuid.UUID) -> None:
         """Run the job if this worker wins it; otherwise someone else has it, or it is over."""
+        if self._shutting_down.is_set():
+            self._put_back(job_id)
+            return
         worker = worker_name()
         now = utcnow()
         with write_transaction(self.factory) as session:
@@ -82,6 +117,10 @@ class JobRunner:
             kind, payload = JobKind(job.kind), dict(job.payload)
             requester_id, style_id = job.requester_id, job.style_id
         beat = _Heartbeat(self.factory, job_id, worker, self.settings.heartbeat_seconds)
+        with self._beats_lock:
+            self._beats[job_id] = beat
+            if self._shutting_down.is_set():
+                beat.shutdown.set()
         beat.start()
         try:
             if kind is JobKind.TRAIN_STYLE:
@@ -93,6 +132,25 @@ class JobRunner:
             self._retry_or_fail(job_id, worker, kind, f"{type(error).__name__}: {error}")
         finally:
             beat.stop()
+            with self._beats_lock:
+                self._beats.pop(job_id, None)
+
+    def _put_back(self, job_id: uuid.UUID) -> None:
+        """Return a job taken off the queue as the process stops, for another worker to run."""
+        with self.factory() as session:
+            job = JobRepository(session).get(job_id)
+            if job is None or job.state != JobState.QUEUED.value:
+                return
+            kind = JobKind(job.kind)
+        self.instance.queues.try_enqueue(kind, job_id)
+
+    def _hand_back(self, job_id: uuid.UUID, worker: str, kind: JobKind) -> None:
+        """Re-queue a job stopped because its worker is shutting down; the attempt is not spent."""
+        with write_transaction(self.factory) as session:
+            if not JobRepository(session).hand_back(job_id, worker, SHUTDOWN_MESSAGE):
+                return
+        self.handed_back.append(job_id)
+        self.instance.queues.try_enqueue(kind, job_id)
 
     def _retry_or_fail(self, job_id: uuid.UUID, worker: str, kind: JobKind, error: str) -> None:
         with write_transaction(self.factory) as session:
@@ -105,7 +163,7 @@ class JobRunner:
                 return
             job.state, job.worker_id = JobState.QUEUED.value, None
             job.message = f"retrying after attempt {job.attempts} failed"
-        self.instance.queues.enqueue(kind, job_id)
+        self.instance.queues.try_enqueue(kind, job_id)
 
     # ------------------------------------------------------------------------------ training
 
@@ -120,10 +178,7 @@ class JobRunner:
     ) -> None:
         knobs = {key: value for key, value in payload.items() if key in TRAINING_SETTINGS}
         try:
-            with write_transaction(self.factory) as session:
-                owner = session.get(User, requester_id)
-                assert owner is not None
-                plan = plan_training(session, self.instance, owner, style_id, knobs)
+            plan = self._plan_training(requester_id, style_id, knobs)
         except (AppError, TypeError) as error:
             self._finish(job_id, worker, JobState.FAILED, error=str(error))
             return
@@ -161,6 +216,9 @@ class JobRunner:
                 self._finish(
                     job_id, worker, JobState.CANCELLED, message="cancelled; checkpoint kept"
                 )
+            elif beat.shutdown.is_set() and not beat.lost.is_set():
+                # The style stays in training: the next worker resumes from the checkpoint.
+                self._hand_back(job_id, worker, JobKind.TRAIN_STYLE)
             # Otherwise another worker took the job over and carries on from the checkpoint.
             return
         except EngineError as error:
@@ -171,6 +229,27 @@ class JobRunner:
         with write_transaction(self.factory) as session:
             record_training_outcome(session, style_id, StyleStatus.READY)
         self._finish(job_id, worker, JobState.SUCCEEDED, message="trained", progress=1.0)
+
+    def _plan_training(
+        self, requester_id: uuid.UUID, style_id: uuid.UUID, knobs: dict[str, Any]
+    ) -> TrainingPlan:
+        """Check and read what the training needs, holding no write lock while files are read.
+
+        plan_training reads the works, decodes their files and loads the engine, and writes only
+        the style's status, at its end: in a deferred transaction SQLite takes its write lock just
+        for that moment. Should another writer commit in between, SQLite refuses the upgrade and
+        the plan is read again; the last try takes the write lock from the start.
+        """
+        for attempt in range(PLAN_ATTEMPTS):
+            try:
+                with transaction(self.factory, immediate=attempt == PLAN_ATTEMPTS - 1) as session:
+                    owner = session.get(User, requester_id)
+                    assert owner is not None
+                    return plan_training(session, self.instance, owner, style_id, knobs)
+            except OperationalError:
+                if attempt == PLAN_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def _record_progress(
         self, job_id: uuid.UUID, worker: str, progress: Progress, result: dict[str, Any]
@@ -200,13 +279,32 @@ class JobRunner:
         payload: dict[str, Any],
     ) -> None:
         try:
-            with write_transaction(self.factory) as session:
+            # 1. A short read: may the maker use the style (R5), who owns the images, the model.
+            with transaction(self.factory) as session:
                 maker = session.get(User, requester_id)
                 style = session.get(StyleModel, style_id)
                 assert maker is not None and style is not None
                 request = GenerationRequest(**{**generation_defaults(style.engine), **payload})
-                made = generate_images(session, self.instance, maker, style, request)
-                ids = [str(generation.id) for generation in made]
+                plan = plan_generation(session, maker, style)
+                artifact = load_artifact(self.instance, style)
+                job = JobRepository(session).get(job_id)
+                # Images an earlier attempt of this job already stored are not stored twice.
+                ids: list[str] = list(job.result.get("generation_ids", [])) if job else []
+            # 2. The engine, then signing and hashing, outside any transaction.
+            images = make_images(artifact, plan.engine, request)
+            for number, image in enumerate(images[len(ids) :], start=len(ids)):
+                signed = sign_generation(
+                    self.instance,
+                    plan,
+                    prompt=request.prompt,
+                    seed=request.seed + number,
+                    image=image,
+                    negative_prompt=request.negative_prompt,
+                    parameters=request.as_dict(),
+                )
+                # 3. Each image in its own short write transaction, with the job's progress.
+                if not self._store_image(job_id, worker, plan, signed, ids, len(images)):
+                    return  # the job was taken from this worker; its new worker carries on
         except (AppError, TypeError) as error:
             self._finish(job_id, worker, JobState.FAILED, error=str(error))
             return
@@ -214,11 +312,43 @@ class JobRunner:
             job_id, worker, JobState.SUCCEEDED, result={"generation_ids": ids}, progress=1.0
         )
 
+    def _store_image(
+        self,
+        job_id: uuid.UUID,
+        worker: str,
+        plan: GenerationPlan,
+        signed: SignedGeneration,
+        ids: list[str],
+        total: int,
+    ) -> bool:
+        """Store one image and note it on the job, only while this worker holds the job."""
+        try:
+            with write_transaction(self.factory) as session:
+                generation = store_generation(session, self.instance, plan, signed)
+                stored = [*ids, str(generation.id)]
+                if not JobRepository(session).update_running(
+                    job_id,
+                    worker,
+                    result={"generation_ids": stored},
+                    step=len(stored),
+                    progress=len(stored) / max(total, 1),
+                    heartbeat_at=utcnow(),
+                ):
+                    raise _JobLost
+        except _JobLost:
+            return False
+        ids.append(str(generation.id))
+        return True
+
     def _finish(self, job_id: uuid.UUID, worker: str, state: JobState, **values: Any) -> None:
         with write_transaction(self.factory) as session:
             JobRepository(session).update_running(
                 job_id, worker, state=state.value, finished_at=utcnow(), **values
             )
+
+
+class _JobLost(Exception):
+    """Raised inside a transaction to roll it back: the job is no longer this worker's."""
 
 
 class _Heartbeat:
@@ -230,12 +360,13 @@ class _Heartbeat:
         self.factory, self.job_id, self.worker, self.interval = factory, job_id, worker, interval
         self.cancelled = threading.Event()
         self.lost = threading.Event()
+        self.shutdown = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"heartbeat-{job_id}")
 
     def should_stop(self) -> bool:
-        """Whether training should stop at the next step: cancelled, or taken over."""
-        return self.cancelled.is_set() or self.lost.is_set()
+        """Whether training should stop at the next step: cancelled, taken over, or shut down."""
+        return self.cancelled.is_set() or self.lost.is_set() or self.shutdown.is_set()
 
     def start(self) -> None:
         self._beat()
@@ -271,7 +402,8 @@ class WorkerPool:
 
         self.instance, self.factory = instance, factory
         settings = instance.settings
-        instance.queues.runner = JobRunner(instance, factory)
+        self.runner = JobRunner(instance, factory)
+        instance.queues.runner = self.runner
         self.workers = InProcessWorkers(
             instance.queues,
             {
@@ -283,7 +415,11 @@ class WorkerPool:
         self._watchdog = threading.Thread(target=self._watch, daemon=True, name="job-watchdog")
 
     def start(self) -> None:
-        """Recover what an earlier process left, then start taking jobs."""
+        """Recover what an earlier process left, then start taking jobs.
+
+        The watchdog thread first sweeps blob files no row uses (`sweep_orphan_blobs`), then
+        re-queues the jobs of silent workers every job_stale_seconds / 3.
+        """
         self.recover()
         self.workers.start()
         self._watchdog.start()
@@ -300,7 +436,18 @@ class WorkerPool:
             max_attempts=settings.job_max_attempts,
         )
 
+    def sweep_blobs(self) -> int:
+        """Delete blob files that no row uses and that are older than blob_grace_seconds."""
+        from hallmark.blob_lifecycle import sweep_orphan_blobs
+
+        grace = self.instance.settings.blob_grace_seconds
+        return sweep_orphan_blobs(self.factory, self.instance.blobs, grace)
+
     def _watch(self) -> None:
+        try:
+            self.sweep_blobs()
+        except Exception:
+            logger.exception("sweeping unused blob files failed")
         interval = max(1.0, self.instance.settings.job_stale_seconds / 3)
         while not self._stop.wait(interval):
             try:
@@ -308,7 +455,35 @@ class WorkerPool:
             except Exception:
                 logger.exception("job recovery failed")
 
-    def stop(self) -> None:
-        """Stop taking jobs; running ones finish their current task first."""
+    def health(self) -> dict[str, Any]:
+        """The queue's health with this process's workers, for /api/health.
+
+        `{"queue": "ok" | "unreachable", "backend": "sqlite" | "redis", "error": str | None,
+        "workers": {"train_style": {"threads": 1, "alive": 1, "broker": "ok" | "unreachable",
+        "last_error": str | None, "failing_since": ISO 8601 str | None}, "generate_images": ...}}`
+        ("queue" and "error" come from a ping with a 1 s timeout; "broker" from the threads' own
+        last try at the queue).
+        """
+        report = self.instance.queues.health()
+        report["workers"] = self.workers.health()
+        return report
+
+    def stop(self) -> list[uuid.UUID]:
+        """Stop taking jobs and give back the ones running here, without spending an attempt.
+
+        Trainings stop at their next step (their checkpoint kept, their style still training);
+        whatever is still running after job_shutdown_seconds, a generation in its engine, is
+        re-queued all the same, and its worker's later writes are refused. Returns the ids of
+        the jobs re-queued.
+        """
+        from hallmark.jobs.service import release_jobs_of_process
+
         self._stop.set()
-        self.workers.stop()
+        self.runner.shut_down()
+        self.workers.stop(self.instance.settings.job_shutdown_seconds)
+        released = release_jobs_of_process(
+            self.factory, self.instance.queues, worker_process(), SHUTDOWN_MESSAGE
+        )
+        if self._watchdog.is_alive():
+            self._watchdog.join(1.0)
+        return [*self.runner.handed_back, *released]

@@ -2,32 +2,93 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hallmark.accounts.models import User
 from hallmark.db import after_transaction, utcnow, write_transaction
 from hallmark.engines import training_defaults
-from hallmark.errors import Conflict, NotFound
+from hallmark.errors import Conflict, InvalidInput, NotFound
 from hallmark.generations.service import check_may_generate
 from hallmark.instance import Instance
 from hallmark.jobs.models import Job, JobKind, JobState
-from hallmark.jobs.queue import JobQueues
+from hallmark.jobs.queue import BROKER_ERRORS, JobQueues, describe_error
 from hallmark.jobs.repository import JobRepository
-from hallmark.styles.service import get_visible_style, owned_style
+from hallmark.styles.models import StyleModel, StyleStatus
+from hallmark.styles.service import get_visible_style, owned_style, set_style_status
 
+logger = logging.getLogger(__name__)
 Enqueue = Callable[[JobKind, uuid.UUID], None]
+MAX_IDEMPOTENCY_KEY = 128
+
+
+def _check_idempotency_key(key: str | None) -> str | None:
+    if key is not None and (not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable()):
+        raise InvalidInput(
+            f"An idempotency key is 1 to {MAX_IDEMPOTENCY_KEY} printable characters; send the "
+            "same key when you retry a request."
+        )
+    return key
+
+
+def _same_submission(
+    existing: Job, kind: JobKind, style_id: uuid.UUID, payload: dict[str, Any]
+) -> Job:
+    """A retried submission gets the first job; the key reused for other work is refused."""
+    if (existing.kind, existing.style_id, existing.payload) != (kind.value, style_id, payload):
+        raise Conflict(
+            "This idempotency key was already used for a different request; use a new key."
+        )
+    return existing
+
+
+def _earlier_submission(
+    session: Session,
+    requester: User,
+    key: str | None,
+    kind: JobKind,
+    style_id: uuid.UUID,
+    payload: dict[str, Any],
+) -> Job | None:
+    """The job an earlier request with the same idempotency key submitted, if any."""
+    if key is None:
+        return None
+    existing = JobRepository(session).find_by_idempotency_key(requester.id, key)
+    return None if existing is None else _same_submission(existing, kind, style_id, payload)
 
 
 def _submit(session: Session, queues: JobQueues, job: Job) -> Job:
-    """Store the job; put it on its queue only once the row is committed, never before."""
-    JobRepository(session).add(job)
+    """Store the job, and put it on its queue once the row is committed, never before.
+
+    The committed row is the record: if the broker is away the enqueue is only logged, and the
+    watchdog's sweep (`recover_jobs`) queues the job later. Two requests racing with one
+    idempotency key both get the job the first one stored.
+    """
+    repository = JobRepository(session)
+    key = job.idempotency_key
+    if key is None:
+        repository.add(job)
+    else:
+        try:
+            with session.begin_nested():
+                repository.add(job)
+        except IntegrityError:
+            again = repository.find_by_idempotency_key(job.requester_id, key)
+            if again is None:
+                raise
+            return _same_submission(again, JobKind(job.kind), job.style_id, job.payload)
     kind, job_id = JobKind(job.kind), job.id
-    after_transaction(session, committed=lambda: queues.enqueue(kind, job_id))
+
+    def enqueue() -> None:
+        queues.try_enqueue(kind, job_id)
+
+    after_transaction(session, committed=enqueue)
     return job
 
 
@@ -38,8 +99,18 @@ def submit_training(
     owner: User,
     style_id: uuid.UUID,
     settings: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
 ) -> Job:
-    """Queue the training of the owner's style, within the per-user limit of concurrent runs."""
+    """Queue the training of the owner's style, within the per-user limit of concurrent runs.
+
+    A retry with the same idempotency key returns the first job and queues nothing more.
+    """
+    key = _check_idempotency_key(idempotency_key)
+    payload = dict(settings)
+    earlier = _earlier_submission(session, owner, key, JobKind.TRAIN_STYLE, style_id, payload)
+    if earlier is not None:
+        return earlier
     style = owned_style(session, owner, style_id)
     limit = instance.settings.max_trainings_per_user
     if JobRepository(session).active_trainings_of(owner.id) >= limit:
@@ -53,8 +124,9 @@ def submit_training(
             kind=JobKind.TRAIN_STYLE.value,
             requester_id=owner.id,
             style_id=style.id,
-            payload=dict(settings),
+            payload=payload,
             total=int(settings.get("steps") or training_defaults(style.engine).get("steps", 0)),
+            idempotency_key=key,
         ),
     )
 
@@ -65,8 +137,18 @@ def submit_generation(
     maker: User,
     style_id: uuid.UUID,
     request: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
 ) -> Job:
-    """Queue a generation with a style the maker may use (R5); the answer comes back at once."""
+    """Queue a generation with a style the maker may use (R5); the answer comes back at once.
+
+    A retry with the same idempotency key returns the first job and queues nothing more.
+    """
+    key = _check_idempotency_key(idempotency_key)
+    payload = dict(request)
+    earlier = _earlier_submission(session, maker, key, JobKind.GENERATE_IMAGES, style_id, payload)
+    if earlier is not None:
+        return earlier
     style = get_visible_style(session, maker, style_id)
     check_may_generate(maker, style)
     return _submit(
@@ -76,8 +158,9 @@ def submit_generation(
             kind=JobKind.GENERATE_IMAGES.value,
             requester_id=maker.id,
             style_id=style.id,
-            payload=dict(request),
+            payload=payload,
             total=int(request.get("count", 1)),
+            idempotency_key=key,
         ),
     )
 
@@ -120,17 +203,22 @@ def read_job_briefly(factory: sessionmaker[Session], user_id: uuid.UUID, job_id:
 def recover_jobs(
     factory: sessionmaker[Session], queues: JobQueues, *, stale_seconds: float, max_attempts: int
 ) -> list[uuid.UUID]:
-    """Re-queue jobs whose worker went silent (or fail them after max_attempts), and put every
-    queued job back on its queue, in case a crash came between the commit and the enqueue.
+    """Re-queue jobs whose worker went silent (or fail them after max_attempts), and put on the
+    broker every queued job it lacks.
 
-    Claiming is atomic, so a job queued twice still runs once. Returns the re-queued ids.
+    The jobs table is the outbox and the broker only delivers: a crash, or a broker outage,
+    between a job's commit and its enqueue loses nothing, and a broker that is away is logged
+    and tried again at the next sweep. Claiming is atomic, so a job queued twice still runs
+    once. Returns the ids re-queued after a silent worker.
     """
     now = utcnow()
     requeued: list[uuid.UUID] = []
     with write_transaction(factory) as session:
         repository = JobRepository(session)
         for job in repository.stale_running(now - timedelta(seconds=stale_seconds)):
-            if job.attempts >= max_attempts:
+            if job.cancel_requested:
+                _cancel_abandoned(session, job)
+            elif job.attempts >= max_attempts:
                 job.state = JobState.FAILED.value
                 job.finished_at = now
                 job.error = (
@@ -143,6 +231,67 @@ def recover_jobs(
                 requeued.append(job.id)
         session.flush()
         waiting = [(JobKind(job.kind), job.id) for job in repository.queued()]
-    for kind, job_id in waiting:
-        queues.enqueue(kind, job_id)
+    for kind in JobKind:
+        deliver_missing(queues, kind, [job_id for of, job_id in waiting if of is kind])
     return requeued
+
+
+def deliver_missing(queues: JobQueues, kind: JobKind, queued: list[uuid.UUID]) -> int:
+    """Put on a kind's queue those of its queued jobs the broker holds no message for.
+
+    Counting the messages first spares reading them all when there are at least as many as
+    queued jobs (the usual case). Returns how many were put on the queue; 0 if the broker is
+    away (logged).
+    """
+    if not queued:
+        return 0
+    try:
+        if queues.pending(kind) >= len(queued):
+            return 0
+        on_queue = queues.pending_job_ids(kind)
+        missing = [job_id for job_id in queued if job_id not in on_queue]
+        for job_id in missing:
+            queues.enqueue(kind, job_id)
+    except BROKER_ERRORS as error:
+        logger.warning(
+            "could not put queued %s jobs on the broker (%s); the next sweep tries again",
+            kind.value,
+            describe_error(error),
+        )
+        return 0
+    return len(missing)
+
+
+def release_jobs_of_process(
+    factory: sessionmaker[Session], queues: JobQueues, worker_prefix: str, message: str
+) -> list[uuid.UUID]:
+    """Re-queue the jobs a stopping process's workers still hold, without spending an attempt.
+
+    `worker_prefix` is the process's "host:pid:"; a job its requester asked to cancel is
+    cancelled instead. Returns the ids re-queued.
+    """
+    released: list[tuple[JobKind, uuid.UUID]] = []
+    with write_transaction(factory) as session:
+        for job in JobRepository(session).held_by_process(worker_prefix):
+            if job.cancel_requested:
+                _cancel_abandoned(session, job)
+                continue
+            job.state, job.worker_id, job.message = JobState.QUEUED.value, None, message
+            job.attempts = max(job.attempts - 1, 0)
+            released.append((JobKind(job.kind), job.id))
+    for kind, job_id in released:
+        queues.try_enqueue(kind, job_id)
+    return [job_id for _, job_id in released]
+
+
+def _cancel_abandoned(session: Session, job: Job) -> None:
+    """Cancel a job whose requester cancelled it and whose worker stopped before it noticed.
+
+    Re-queued, it could never be claimed again (claims skip jobs asked to cancel).
+    """
+    job.state, job.finished_at = JobState.CANCELLED.value, utcnow()
+    job.message = "cancelled; its worker stopped before it noticed"
+    if job.kind == JobKind.TRAIN_STYLE.value:
+        style = session.get(StyleModel, job.style_id)
+        if style is not None and style.status == StyleStatus.TRAINING.value:
+            set_style_status(session, style, StyleStatus.DRAFT)

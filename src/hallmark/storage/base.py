@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -44,7 +46,11 @@ class BlobStore(Protocol):
     """Content-addressed, write-once storage of bytes, keyed by lowercase hex SHA-256."""
 
     def put(self, data: bytes) -> StoredBlob:
-        """Store the bytes under their SHA-256 unless already stored; never rewrite a blob."""
+        """Store the bytes under their SHA-256 unless already stored; never rewrite a blob.
+
+        Putting bytes already stored refreshes their time in `iter_blobs`, so a blob a new row is
+        about to use never looks old to the sweep of unused blobs.
+        """
         ...
 
     def get(self, sha256: str) -> bytes:
@@ -65,4 +71,19 @@ class BlobStore(Protocol):
 
     def open(self, sha256: str) -> BinaryIO:
         """A binary reader of the blob, for copying it without holding it all in memory."""
+        ...
+
+    def iter_blobs(self) -> Iterator[tuple[str, datetime]]:
+        """Every stored blob's key and when it was last written or put again (UTC), any order."""
+        ...
+
+    def delete_if_older(self, sha256: str, before: datetime) -> bool:
+        """Delete the blob only if it was last written or put before `before`; True if deleted.
+
+        The time is checked at deletion, so a put racing with the sweep keeps its blob.
+        """
+        ...
+
+    def sweep_partial_writes(self, before: datetime) -> int:
+        """Remove what puts whose process died left half-written, if older than `before`."""
         ...

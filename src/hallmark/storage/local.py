@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -13,6 +16,9 @@ from hallmark.storage.base import BlobNotFound, StoredBlob, check_blob_key
 
 _READ_ONLY = 0o444
 _CHUNK_BYTES = 1024 * 1024
+_TEMP_PREFIX, _TEMP_SUFFIX = ".tmp-", ".part"
+_FAN_OUT = re.compile(r"[0-9a-f]{2}")
+_KEY = re.compile(r"[0-9a-f]{64}")
 
 
 class LocalBlobStore:
@@ -25,7 +31,12 @@ class LocalBlobStore:
         """Store the bytes atomically under their SHA-256; an existing blob is never rewritten."""
         sha256 = hashlib.sha256(data).hexdigest()
         path = self._path(sha256)
-        if path.exists():
+        try:
+            os.utime(path)  # already stored: only its age starts again (see iter_blobs)
+            return StoredBlob(sha256=sha256, size=len(data), created=False)
+        except FileNotFoundError:
+            pass
+        except PermissionError:  # stored by another user of a shared directory
             return StoredBlob(sha256=sha256, size=len(data), created=False)
         path.parent.mkdir(parents=True, exist_ok=True)
         created = self._write_once(path, data)
@@ -62,6 +73,52 @@ class LocalBlobStore:
         except FileNotFoundError:
             raise BlobNotFound(f"no blob {sha256}") from None
 
+    def iter_blobs(self) -> Iterator[tuple[str, datetime]]:
+        """Every blob's key and the time its file was last written or put again (UTC)."""
+        for leaf in self._leaf_directories():
+            with os.scandir(leaf) as entries:
+                for entry in entries:
+                    if _KEY.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                        try:
+                            modified = entry.stat(follow_symlinks=False).st_mtime
+                        except FileNotFoundError:  # deleted while we looked
+                            continue
+                        yield entry.name, datetime.fromtimestamp(modified, UTC)
+
+    def delete_if_older(self, sha256: str, before: datetime) -> bool:
+        """Delete the blob if its file was last written or put before `before`; True if deleted."""
+        path = self._path(sha256)
+        try:
+            if datetime.fromtimestamp(path.stat().st_mtime, UTC) >= before:
+                return False
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def sweep_partial_writes(self, before: datetime) -> int:
+        """Remove temp files of puts whose process died, last written before `before`."""
+        removed = 0
+        for leaf in self._leaf_directories():
+            for path in leaf.glob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
+                try:
+                    if datetime.fromtimestamp(path.stat().st_mtime, UTC) < before:
+                        path.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+        return removed
+
+    def _leaf_directories(self) -> Iterator[Path]:
+        """The root/ab/cd directories that hold blobs."""
+        if not self.root.is_dir():
+            return
+        for first in sorted(self.root.iterdir()):
+            if _FAN_OUT.fullmatch(first.name) and first.is_dir():
+                for second in sorted(first.iterdir()):
+                    if _FAN_OUT.fullmatch(second.name) and second.is_dir():
+                        yield second
+
     def verify(self, sha256: str) -> bool:
         """Whether the file still hashes to its name, to detect corruption on disk."""
         digest = hashlib.sha256()
@@ -76,7 +133,7 @@ class LocalBlobStore:
 
     def _write_once(self, path: Path, data: bytes) -> bool:
         """Write a temp file beside the target and link it into place; False if already there."""
-        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
