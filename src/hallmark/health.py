@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Protocol
 
+import anyio
 from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
 from hallmark import __version__
 from hallmark.instance import Instance
-
-# Under load the checks run at most once a second; every other caller reads the last report.
-REPORT_TTL_SECONDS = 1.0
 
 
 class ReportsHealth(Protocol):
@@ -22,25 +19,35 @@ class ReportsHealth(Protocol):
 
 
 class HealthCheck:
-    """Checks the database and the queue off the event loop, and keeps the answer a second."""
+    """Checks the database and the queue off the event loop; callers who ask while a check is
+    running share its answer, so a flood of health probes costs one check at a time."""
 
     def __init__(self, engine: Engine, instance: Instance) -> None:
         self.engine = engine
         self.instance = instance
-        self._report: dict[str, Any] | None = None
-        self._checked_at = 0.0
+        self._report: dict[str, Any] = {}
+        self._running: anyio.Event | None = None
 
     async def report(self, workers: ReportsHealth | None) -> dict[str, Any]:
-        """The current report, checked afresh when the last one is older than a second."""
-        if self._report is None or time.monotonic() - self._checked_at > REPORT_TTL_SECONDS:
+        """A report checked no earlier than this call."""
+        if self._running is not None:
+            await self._running.wait()
+            return self._report
+        self._running = anyio.Event()
+        try:
             self._report = await run_in_threadpool(self.check, workers)
-            self._checked_at = time.monotonic()
+        finally:
+            running, self._running = self._running, None
+            running.set()
         return self._report
 
     def check(self, workers: ReportsHealth | None) -> dict[str, Any]:
         """Ask the database and the queue now."""
         database = self._check_database()
-        queue = workers.health() if workers is not None else self.instance.queues.health()
+        try:
+            queue = workers.health() if workers is not None else self.instance.queues.health()
+        except Exception as error:  # a report must come back whatever fails
+            queue = {"queue": "unreachable", "error": f"{type(error).__name__}: {error}"}
         healthy = database == "ok" and queue.get("queue") == "ok"
         return {
             "status": "ok" if healthy else "degraded",

@@ -10,10 +10,12 @@ from pydantic import BaseModel
 # The largest value an INTEGER column holds on every database Hallmark runs on: a number the
 # database could not store is refused as a 422 before it reaches SQL.
 MAX_DB_INT = 2**31 - 1
+# The largest OFFSET (a BIGINT) either database takes.
+MAX_DB_BIGINT = 2**63 - 1
 MAX_PAGE_SIZE = 200
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="How many items per page")]
-Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT, description="How many items to skip")]
+Offset = Annotated[int, Query(ge=0, le=MAX_DB_BIGINT, description="How many items to skip")]
 
 
 class ErrorBody(BaseModel):
