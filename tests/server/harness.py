@@ -383,6 +383,7 @@ class Outcome:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     error: str | None = None
+    path: str = ""
 
     @property
     def ok(self) -> bool:
@@ -400,13 +401,14 @@ def timed(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Outcom
     try:
         response = client.request(method, path, **kwargs)
     except httpx.HTTPError as error:
-        return Outcome(None, time.perf_counter() - started, error=f"{type(error).__name__}")
+        took = time.perf_counter() - started
+        return Outcome(None, took, error=f"{type(error).__name__}", path=path)
     seconds = time.perf_counter() - started
     try:
         body: Any = response.json()
     except ValueError:
         body = response.text[:500]
-    return Outcome(response.status_code, seconds, dict(response.headers), body)
+    return Outcome(response.status_code, seconds, dict(response.headers), body, path=path)
 
 
 def latencies(outcomes: Sequence[Outcome]) -> list[float]:
