@@ -2,7 +2,8 @@
 
 `POST /api/verify` and `POST /api/artworks/batch` were async routes that decoded, hashed and
 searched images on the event loop: a big JPEG sent anonymously to /api/verify stopped
-/api/health for as long as it took, and a 40-file batch froze every route for seconds.
+/api/health for as long as it took, and a 40-file batch froze every route for seconds. The
+event loop is the same whatever the database, so these run on SQLite only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from hallmark.samples import SAMPLE_ARTISTS, sample_works
+from tests.server.conftest import Launch
 from tests.server.harness import (
     Outcome,
     Poller,
@@ -60,7 +62,8 @@ def assert_health_kept_answering(
     )
 
 
-def test_verifying_big_jpegs_does_not_stop_health_checks(server: Server) -> None:
+def test_verifying_big_jpegs_does_not_stop_health_checks(launch: Launch) -> None:
+    server = launch("sqlite")
     images = [big_jpeg(seed) for seed in (1, 2)]
 
     def verify_both() -> list[Outcome]:
@@ -77,7 +80,8 @@ def test_verifying_big_jpegs_does_not_stop_health_checks(server: Server) -> None
     assert_health_kept_answering(before, during, took, "two anonymous verifications")
 
 
-def test_a_40_file_batch_upload_does_not_freeze_other_routes(server: Server) -> None:
+def test_a_40_file_batch_upload_does_not_freeze_other_routes(launch: Launch) -> None:
+    server = launch("sqlite")
     ana = server.sign_up("ana")
     works = sample_works(SAMPLE_ARTISTS["bo"], count=40, size=192)
 
