@@ -21,12 +21,17 @@ def health(server: Server) -> Outcome:
 
 
 def is_degraded(outcome: Outcome) -> bool:
+    """503 with {"status": "degraded", ...}: the server is up, its queue broker is not."""
     return bool(
         outcome.status == 503
         and isinstance(outcome.body, dict)
         and outcome.body.get("status") == "degraded"
-        and "queue" in outcome.body
     )
+
+
+def same_job(first: Outcome, again: Outcome) -> bool:
+    """The retry answered with the job the first request made."""
+    return again.status in (200, 202) and again.body["id"] == first.body["id"]
 
 
 def train(server: Server, headers: dict[str, str], style_id: str, key: str) -> Outcome:
@@ -67,7 +72,7 @@ def test_an_unreachable_broker_is_reported_and_refuses_no_training_with_a_500(
     again = train(server, ana, style_id, key)
     if not accepted_or_busy(again):
         problems.append(f"its retry with the same Idempotency-Key: {again.describe()}")
-    elif first.status == 202 and (again.status != 202 or again.body["id"] != first.body["id"]):
+    elif first.status == 202 and not same_job(first, again):
         problems.append(f"the retry did not return the first job: {again.describe()}")
     stored = server.jobs_of_style(style_id)
     if stored > 1:
@@ -95,9 +100,9 @@ def test_a_training_asked_for_while_redis_is_down_runs_once_it_is_back(
         problems.append(f"/api/health with Redis stopped: {down.describe()}")
     if not accepted_or_busy(first):
         problems.append(f"training asked for while Redis was down: {first.describe()}")
-    if again.status != 202:
+    if again.status not in (200, 202):
         problems.append(f"its retry once Redis was back: {again.describe()}")
-    elif first.status == 202 and again.body["id"] != first.body["id"]:
+    elif first.status == 202 and not same_job(first, again):
         problems.append("the retry made a second job")
     assert not problems, "; ".join(problems)
     job: dict[str, Any] = again.body
