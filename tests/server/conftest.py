@@ -8,22 +8,22 @@ Every test in this directory carries the `server` marker: `pytest -m server` run
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import BACKENDS, IN_CI
 from tests.server.harness import (
     FINISHED,
+    Launch,
     PostgresUnavailable,
+    RedisServer,
     Server,
-    free_port,
+    Studio,
+    Training,
+    is_training,
     postgres_schema,
 )
 
@@ -72,9 +72,6 @@ def served(directory: Path, backend: str, **env: str) -> Iterator[Server]:
             LIVE.remove(server)
 
 
-Launch = Callable[..., Server]
-
-
 @contextmanager
 def launcher(make_directory: Callable[[], Path]) -> Iterator[Launch]:
     """`launch(backend, **HALLMARK_env)` starts a server; all are stopped when the block ends."""
@@ -119,29 +116,6 @@ def server(launch: Launch, backend: str) -> Server:
     return launch(backend)
 
 
-@dataclass
-class Studio:
-    """A server with an artist, ana, whose style is trained and public, and a buyer, ben."""
-
-    server: Server
-    ana: dict[str, str]
-    ben: dict[str, str]
-    style_id: str
-
-    def new_generation(self) -> str:
-        """A fresh image ben made with ana's style (so ana's)."""
-        with self.server.client() as api:
-            queued = api.post(
-                f"/api/styles/{self.style_id}/generate",
-                headers=self.ben,
-                json={"prompt": "a red sun over a blue sea", "steps": 4},
-            )
-        assert queued.status_code == 202, queued.text
-        done = self.server.wait_for_job(self.ben, queued.json()["id"])
-        assert done["state"] == "succeeded", done
-        return str(done["result"]["generation_ids"][0])
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def studio(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -153,15 +127,6 @@ def studio(
 
 
 LONG_TRAINING_STEPS = 5000  # far more than a module's tests last; the server is stopped first
-
-
-@dataclass
-class Training:
-    """A server whose artist, ana, has a long training running."""
-
-    server: Server
-    ana: dict[str, str]
-    job_id: str
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -178,58 +143,6 @@ def training(
         )
         assert is_training(running), running
         yield Training(server, ana, str(job["id"]))
-
-
-def is_training(job: dict[str, Any]) -> bool:
-    """Whether a training job is running and past its first step."""
-    return bool(job["state"] == "running" and job["step"] >= 1)
-
-
-@dataclass
-class RedisServer:
-    """A redis-server of the test's own on a free port, with nothing kept on disk."""
-
-    directory: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        import redis
-
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
 
 
 @pytest.fixture

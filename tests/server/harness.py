@@ -161,7 +161,6 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -369,6 +368,96 @@ class Server:
                 )
             assert published.status_code == 200, published.text
         return style_id
+
+
+# ---------------------------------------------------------------------- what fixtures give
+
+
+Launch = Callable[..., Server]
+
+
+@dataclass
+class Studio:
+    """A server with an artist, ana, whose style is trained and public, and a buyer, ben."""
+
+    server: Server
+    ana: dict[str, str]
+    ben: dict[str, str]
+    style_id: str
+
+    def new_generation(self) -> str:
+        """A fresh image ben made with ana's style (so ana's)."""
+        with self.server.client() as api:
+            queued = api.post(
+                f"/api/styles/{self.style_id}/generate",
+                headers=self.ben,
+                json={"prompt": "a red sun over a blue sea", "steps": 4},
+            )
+        assert queued.status_code == 202, queued.text
+        done = self.server.wait_for_job(self.ben, queued.json()["id"])
+        assert done["state"] == "succeeded", done
+        return str(done["result"]["generation_ids"][0])
+
+
+@dataclass
+class Training:
+    """A server whose artist, ana, has a long training running."""
+
+    server: Server
+    ana: dict[str, str]
+    job_id: str
+
+
+def is_training(job: dict[str, Any]) -> bool:
+    """Whether a training job is running and past its first step."""
+    return bool(job["state"] == "running" and job["step"] >= 1)
+
+
+@dataclass
+class RedisServer:
+    """A redis-server of the test's own on a free port, with nothing kept on disk."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import redis
+
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
 
 
 # ----------------------------------------------------------------------------- measuring

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.conftest import Launch
-from tests.server.harness import RawAnswer, Server, open_files_under, send_streaming
+from tests.server.harness import Launch, RawAnswer, Server, open_files_under, send_streaming
 
 LIMIT = 1024 * 1024
 DECLARED = 1024**3  # 1 GiB

@@ -15,11 +15,11 @@ import time
 from typing import Any
 
 from tests.helpers import png_bytes
-from tests.server.conftest import Studio
 from tests.server.harness import (
     Outcome,
     Poller,
     Server,
+    Studio,
     in_parallel,
     latencies,
     median,

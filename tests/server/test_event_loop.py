@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 
 from hallmark.samples import SAMPLE_ARTISTS, sample_works
-from tests.server.conftest import Launch
 from tests.server.harness import (
+    Launch,
     Outcome,
     Poller,
     Server,

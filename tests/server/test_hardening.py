@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.server.conftest import Launch, is_training
-from tests.server.harness import Server, timed
+from tests.server.harness import Launch, Server, is_training, timed
 
 WRONG = "not the password at all"
 

@@ -9,11 +9,12 @@
 
 from __future__ import annotations
 
-from tests.server.conftest import Training, is_training
 from tests.server.harness import (
     Outcome,
     Poller,
+    Training,
     in_parallel,
+    is_training,
     latencies,
     percentile,
     sample,

@@ -14,8 +14,7 @@ from typing import Any
 
 import httpx2 as httpx
 
-from tests.server.conftest import Studio
-from tests.server.harness import Outcome, Server, in_parallel, server_errors, summary, timed
+from tests.server.harness import Outcome, Server, Studio, in_parallel, server_errors, summary, timed
 
 CONNECTIONS = 256
 LOAD_SECONDS = 8  # each connection sends requests one after another until then

@@ -11,8 +11,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.server.conftest import Launch, RedisServer
-from tests.server.harness import Outcome, Server, free_port, timed
+import pytest
+
+from tests.server.harness import Launch, Outcome, RedisServer, Server, free_port, timed
 
 
 def health(server: Server) -> Outcome:
@@ -81,6 +82,7 @@ def test_an_unreachable_broker_is_reported_and_refuses_no_training_with_a_500(
     assert not problems, "; ".join(problems)
 
 
+@pytest.mark.redis
 def test_a_training_asked_for_while_redis_is_down_runs_once_it_is_back(
     launch: Launch, own_redis: RedisServer
 ) -> None:
