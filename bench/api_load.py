@@ -12,10 +12,13 @@ signs up. Then, at each number of connections, each for --seconds:
 - GET /api/health (the baseline: no database, no auth),
 - GET /api/styles/public (an anonymous list),
 - GET /api/artworks with ana's bearer token (an authenticated list),
-printing requests/s, p50, p99, non-2xx answers and socket errors, and the ratios of each list
-to /api/health measured at the same connections in the same run. Last, the generation mode:
-ben's authenticated read (GET /api/artworks, 4 connections) is measured idle and then while a
-16-image generation of ana's runs; the ratio of the two p99s is printed.
+printing requests/s, p50, p99, answered requests, non-2xx answers and socket errors, and the
+ratios of each list to /api/health measured at the same connections in the same run. wrk does
+not count a request still unanswered when the time is up: a rate near 0 with no errors means
+the server stopped answering. First, on the freshly seeded server (a load can leave it unable
+to answer), the generation mode: ben's authenticated read (GET /api/artworks, 4 connections)
+is measured idle and then while a 16-image generation of ana's runs; the ratio of the two
+p99s is printed.
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ def run_wrk(url: str, connections: int, seconds: float, headers: dict[str, str])
         os.unlink(script.name)
     line = next(line for line in printed.splitlines() if line.startswith("RESULT "))
     requests, duration_us, p50_us, p99_us, status, *errors = (int(v) for v in line.split()[1:])
-    if not requests:  # nothing answered: no latency to speak of
+    if requests <= status or p99_us <= 0:  # nothing answered well: no latency to speak of
         p50_us = p99_us = -1
     return [
         requests,
@@ -268,7 +271,7 @@ def generation_mode(
         "idle": asdict(idle),
         "during_generation": asdict(during),
         "generation_outlasted_the_window": still_running,
-        "p99_ratio": during.p99_ms / idle.p99_ms if idle.p99_ms else float("nan"),
+        "p99_ratio": during.p99_ms / idle.p99_ms,  # NaN when nothing was answered well
     }
 
 
@@ -281,7 +284,8 @@ def print_table(rows: list[Measurement]) -> None:
     health = {(m.database, m.connections): m for m in rows if m.endpoint == "GET /api/health"}
     print(
         f"{'database':<11} {'endpoint':<24} {'conns':>5} {'req/s':>8} {'p50 ms':>8} "
-        f"{'p99 ms':>9} {'non-2xx':>8} {'errors':>7} {'req/s÷health':>13} {'p99÷health':>11}"
+        f"{'p99 ms':>9} {'answered':>9} {'non-2xx':>8} {'errors':>7} {'req/s÷health':>13} "
+        f"{'p99÷health':>11}"
     )
     for m in rows:
         base = health.get((m.database, m.connections))
@@ -289,7 +293,7 @@ def print_table(rows: list[Measurement]) -> None:
         p99_ratio = m.p99_ms / base.p99_ms if base and base.p99_ms else float("nan")
         print(
             f"{m.database:<11} {m.endpoint:<24} {m.connections:>5} {m.requests_per_second:>8.0f} "
-            f"{number(m.p50_ms, 1, 8)} {number(m.p99_ms, 1, 9)} {m.non_2xx:>8} "
+            f"{number(m.p50_ms, 1, 8)} {number(m.p99_ms, 1, 9)} {m.requests:>9} {m.non_2xx:>8} "
             f"{m.socket_errors:>7} {number(rps_ratio, 2, 13)} {number(p99_ratio, 2, 11)}",
             flush=True,
         )
@@ -330,6 +334,21 @@ def main() -> None:
             server = Server(directory, url, database).start()
             stack.callback(server.stop)
             seeded = seed(server)
+            if not args.no_generation and not settle(server, "/api/artworks", seeded.ben):
+                print(f"{database}: generation mode skipped, the server is not answering")
+            elif not args.no_generation:
+                found = generation_mode(tool, server, database, seeded, args.seconds)
+                results["generation"].append(found)
+                idle, during = found["idle"], found["during_generation"]
+                print(
+                    f"{database}: ben's GET /api/artworks ({READERS_DURING_GENERATION} conns) "
+                    f"idle: {idle['requests']} answered, p99 {number(idle['p99_ms'], 1, 0)} ms; "
+                    f"during a generation: {during['requests']} answered, p99 "
+                    f"{number(during['p99_ms'], 1, 0)} ms, non-2xx {during['non_2xx']}, errors "
+                    f"{during['socket_errors']}; p99 ratio {number(found['p99_ratio'], 1, 0)}"
+                    + ("" if found["generation_outlasted_the_window"] else " (it ended early)"),
+                    flush=True,
+                )
             measured, stuck = [], []
             for connections in levels:
                 for endpoint, headers in (
@@ -352,21 +371,6 @@ def main() -> None:
                 f"{database}: {what}" for what in stuck
             ]
             rows += measured
-            if not args.no_generation and not settle(server, "/api/artworks", seeded.ben):
-                print(f"{database}: generation mode skipped, the server is not answering")
-            elif not args.no_generation:
-                found = generation_mode(tool, server, database, seeded, args.seconds)
-                results["generation"].append(found)
-                idle, during = found["idle"], found["during_generation"]
-                print(
-                    f"{database}: ben's GET /api/artworks ({READERS_DURING_GENERATION} conns) "
-                    f"idle: {idle['requests']} answered, p99 {idle['p99_ms']:.1f} ms; during a "
-                    f"generation: {during['requests']} answered, p99 {during['p99_ms']:.1f} ms, "
-                    f"non-2xx {during['non_2xx']}, errors {during['socket_errors']}; "
-                    f"p99 ratio {found['p99_ratio']:.1f}"
-                    + ("" if found["generation_outlasted_the_window"] else " (it ended early)"),
-                    flush=True,
-                )
             print(flush=True)
     results["load"] = [asdict(row) for row in rows]
     if args.json is not None:
