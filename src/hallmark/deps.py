@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from hallmark.accounts.models import User
 from hallmark.accounts.service import authenticate_token
@@ -54,12 +55,25 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     reads = request.method in READ_ONLY_METHODS
     factory = request.app.state.session_factory
     session = open_session(factory, immediate=not reads, read_only=reads)
+    # Ending a transaction must never wait for a route thread: every one of them may be
+    # waiting on the very lock this commit releases. So it has a limiter of its own.
+    own_thread = anyio.CapacityLimiter(1)
     try:
         yield session
     except BaseException:
-        await run_in_threadpool(end_session, session, succeeded=False)
+        await anyio.to_thread.run_sync(end_session_after_failure, session, limiter=own_thread)
         raise
-    await run_in_threadpool(end_session, session, succeeded=True)
+    await anyio.to_thread.run_sync(end_session_after_success, session, limiter=own_thread)
+
+
+def end_session_after_success(session: Session) -> None:
+    """Commit the request's work (or, for a read, check it wrote nothing) and close."""
+    end_session(session, succeeded=True)
+
+
+def end_session_after_failure(session: Session) -> None:
+    """Roll the request's work back and close."""
+    end_session(session, succeeded=False)
 
 
 def client_address(request: Request) -> str:
