@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -283,19 +283,31 @@ def generate_images(
     checked for near-copies (R11), all in the caller's transaction (for one-shot commands)."""
     plan = plan_generation(session, maker, style)
     images = make_images(load_artifact(instance, style), plan.engine, request)
-    made = []
-    for number, image in enumerate(images):
-        signed = sign_generation(
+    return [
+        store_generation(session, instance, plan, signed)
+        for signed in sign_generations(instance, plan, request, images)
+    ]
+
+
+def sign_generations(
+    instance: Instance,
+    plan: GenerationPlan,
+    request: GenerationRequest,
+    images: Sequence[bytes],
+    first: int = 0,
+) -> Iterator[SignedGeneration]:
+    """Sign the engine's images from number `first` on, one at a time, each with its own seed
+    (no database work: callers store each in a transaction of their choosing)."""
+    for number in range(first, len(images)):
+        yield sign_generation(
             instance,
             plan,
             prompt=request.prompt,
             seed=request.seed + number,
-            image=image,
+            image=images[number],
             negative_prompt=request.negative_prompt,
             parameters=request.as_dict(),
         )
-        made.append(store_generation(session, instance, plan, signed))
-    return made
 
 
 def get_visible_generation(

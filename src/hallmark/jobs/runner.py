@@ -30,7 +30,7 @@ from hallmark.generations.service import (
     SignedGeneration,
     make_images,
     plan_generation,
-    sign_generation,
+    sign_generations,
     store_generation,
 )
 from hallmark.instance import Instance
@@ -292,16 +292,7 @@ class JobRunner:
                 ids: list[str] = list(job.result.get("generation_ids", [])) if job else []
             # 2. The engine, then signing and hashing, outside any transaction.
             images = make_images(artifact, plan.engine, request)
-            for number, image in enumerate(images[len(ids) :], start=len(ids)):
-                signed = sign_generation(
-                    self.instance,
-                    plan,
-                    prompt=request.prompt,
-                    seed=request.seed + number,
-                    image=image,
-                    negative_prompt=request.negative_prompt,
-                    parameters=request.as_dict(),
-                )
+            for signed in sign_generations(self.instance, plan, request, images, len(ids)):
                 # 3. Each image in its own short write transaction, with the job's progress.
                 if not self._store_image(job_id, worker, plan, signed, ids, len(images)):
                     return  # the job was taken from this worker; its new worker carries on
