@@ -169,7 +169,7 @@ def create_app(
     # The last added runs first: headers on every answer, then body limits, then admission.
     app.add_middleware(
         AdmissionMiddleware,
-        slots=2 * settings.request_threads,
+        slots=settings.admitted_requests,
         queued=settings.max_queued_requests,
         wait_seconds=settings.request_queue_seconds,
         exempt=waits_without_a_thread,

@@ -123,12 +123,19 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.sqlite_path}"
 
     @property
+    def admitted_requests(self) -> int:
+        """How many requests are let in at once: twice the threads, so a thread that finishes
+        finds the next request's body already read."""
+        return 2 * self.request_threads
+
+    @property
     def resolved_database_pool_size(self) -> int:
-        """Connections for every request thread, job worker, heartbeat and sweeper at once."""
+        """A connection for every admitted request (one holds its connection from its first
+        query to its commit), job worker, heartbeat and sweeper at once."""
         if self.database_pool_size is not None:
             return self.database_pool_size
         workers = self.training_workers + self.generation_workers
-        return self.request_threads + 2 * workers + 4
+        return self.admitted_requests + 2 * workers + 4
 
     @property
     def resolved_public_url(self) -> str:

@@ -119,7 +119,25 @@ def make_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> Eng
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    _configure_postgresql(engine)
+    return engine
+
+
+LOCK_TIMEOUT_MILLISECONDS = 5000
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    """A statement that waits longer than LOCK_TIMEOUT_MILLISECONDS for a row lock gives up
+    (the API answers 503 with Retry-After), as SQLite's busy timeout does, so that requests
+    queued on one row cannot hold every thread while the lock's holder waits for one."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MILLISECONDS}")
+        cursor.close()
+        dbapi_connection.commit()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

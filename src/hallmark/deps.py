@@ -6,11 +6,9 @@ without a trip to a thread; everything that touches the database is a plain `def
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Annotated
 
-import anyio
-import anyio.to_thread
 from fastapi import Depends, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -20,7 +18,7 @@ from hallmark.accounts.models import User
 from hallmark.accounts.service import authenticate_token
 from hallmark.accounts.token_use import TokenUseRecorder
 from hallmark.config import Settings
-from hallmark.db import end_session, open_session, transaction
+from hallmark.db import transaction
 from hallmark.errors import NotAuthenticated
 from hallmark.instance import Instance
 from hallmark.storage import BlobStore
@@ -43,37 +41,19 @@ async def get_settings(request: Request) -> Settings:
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
+def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back if it raises.
 
     Reads (GET, HEAD) begin a plain transaction that takes no lock and may not write (see
     `db.open_session`). On SQLite a request that may write takes the write lock when it begins,
     waiting for it under the busy timeout, so it never fails because a job worker wrote
-    between its reads and its writes. Opening the session does no I/O, so it happens on the
-    event loop; ending it (commit, rollback, returning the connection) happens in a thread.
+    between its reads and its writes. FastAPI ends it on a thread of its own, never behind the
+    route threads, which may all be waiting on the very lock its commit releases.
     """
     reads = request.method in READ_ONLY_METHODS
     factory = request.app.state.session_factory
-    session = open_session(factory, immediate=not reads, read_only=reads)
-    # Ending a transaction must never wait for a route thread: every one of them may be
-    # waiting on the very lock this commit releases. So it has a limiter of its own.
-    own_thread = anyio.CapacityLimiter(1)
-    try:
+    with transaction(factory, immediate=not reads, read_only=reads) as session:
         yield session
-    except BaseException:
-        await anyio.to_thread.run_sync(end_session_after_failure, session, limiter=own_thread)
-        raise
-    await anyio.to_thread.run_sync(end_session_after_success, session, limiter=own_thread)
-
-
-def end_session_after_success(session: Session) -> None:
-    """Commit the request's work (or, for a read, check it wrote nothing) and close."""
-    end_session(session, succeeded=True)
-
-
-def end_session_after_failure(session: Session) -> None:
-    """Roll the request's work back and close."""
-    end_session(session, succeeded=False)
 
 
 def client_address(request: Request) -> str:
