@@ -9,7 +9,7 @@ For each database (SQLite in a temp data directory; PostgreSQL in a fresh schema
 $HALLMARK_TEST_POSTGRES_URL, when reachable) a real `hallmark serve` is started on a free port
 of 127.0.0.1 and seeded: ana uploads 20 works and trains a public studio style (2 steps), ben
 signs up. Then, at each number of connections, each for --seconds:
-- GET /api/health (the baseline: no database, no auth),
+- GET /api/health (the baseline: no auth; concurrent probes share one database and queue check),
 - GET /api/styles/public (an anonymous list),
 - GET /api/artworks with ana's bearer token (an authenticated list),
 printing requests/s, p50, p99, answered requests, non-2xx answers and socket errors, and the
