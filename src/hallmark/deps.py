@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from hallmark.accounts.models import User
-from hallmark.accounts.service import authenticate_token
+from hallmark.accounts.service import authenticate_token, normalise_username
 from hallmark.accounts.token_use import TokenUseRecorder
 from hallmark.config import Settings
 from hallmark.db import transaction
@@ -59,6 +59,11 @@ def get_session(request: Request) -> Iterator[Session]:
 def client_address(request: Request) -> str:
     """The address a request came from, the key of per-visitor rate limits."""
     return request.client.host if request.client else "unknown"
+
+
+def sign_in_attempt_key(request: Request, username: str) -> str:
+    """What sign-in rate limits count by: the address and the (normalised) name tried."""
+    return f"{client_address(request)}/{normalise_username(username)}"
 
 
 async def get_blob_store(request: Request) -> BlobStore:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -237,11 +236,6 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def retry_after_header(seconds: float) -> dict[str, str]:
-    """A Retry-After header of whole seconds, at least one."""
-    return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
 
 def waits_without_a_thread(scope: Scope) -> bool:

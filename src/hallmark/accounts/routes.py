@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, status
 
 from hallmark.accounts import service
 from hallmark.accounts.schemas import TokenCreate, TokenIssued, UserCreate, UserPublic
-from hallmark.deps import CurrentUser, SessionDep, SettingsDep, client_address
+from hallmark.deps import CurrentUser, SessionDep, SettingsDep, sign_in_attempt_key
 from hallmark.errors import TooManyRequests
 from hallmark.web.security import RateLimiter
 
@@ -28,7 +28,7 @@ def create_token(
 ) -> TokenIssued:
     """Exchange a username and password for a bearer API token (attempts are rate-limited)."""
     limiter: RateLimiter = request.app.state.login_limiter
-    wait = limiter.check(f"{client_address(request)}/{service.normalise_username(body.username)}")
+    wait = limiter.check(sign_in_attempt_key(request, body.username))
     if wait:
         raise TooManyRequests(
             f"Too many sign-in attempts; try again in {int(wait) + 1} s.", retry_after=wait

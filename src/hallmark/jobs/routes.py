@@ -123,7 +123,7 @@ async def wait_for_job(
         factory = request.app.state.session_factory
         deadline = anyio.current_time() + timeout
         while True:
-            job = await run_in_threadpool(service.read_job_briefly, factory, user.id, job_id)
+            job = await run_in_threadpool(service.read_job_briefly, factory, user, job_id)
             remaining = deadline - anyio.current_time()
             if JobState(job.state).finished or remaining <= 0:
                 return JobPublic.model_validate(job)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hallmark.accounts.models import User
-from hallmark.db import after_transaction, utcnow, write_transaction
+from hallmark.db import after_transaction, transaction, utcnow, write_transaction
 from hallmark.engines import training_defaults
 from hallmark.errors import Conflict, InvalidInput, NotFound
 from hallmark.generations.service import check_may_generate
@@ -187,15 +187,13 @@ def cancel_job(session: Session, user: User, job_id: uuid.UUID) -> Job:
     return job
 
 
-def read_job_briefly(factory: sessionmaker[Session], user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+def read_job_briefly(factory: sessionmaker[Session], user: User, job_id: uuid.UUID) -> Job:
     """The job as it stands, read in a transaction of its own that ends before this returns.
 
     Long-polls call it between waits, so a waiting client holds no database connection.
     """
-    with factory() as session:
-        job = JobRepository(session).get(job_id)
-        if job is None or job.requester_id != user_id:
-            raise NotFound("No such job.")
+    with transaction(factory, read_only=True) as session:
+        job = get_job(session, user, job_id)
         session.expunge(job)
     return job
 

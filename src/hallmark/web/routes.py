@@ -11,7 +11,14 @@ from fastapi.templating import Jinja2Templates
 
 from hallmark.accounts import service as accounts
 from hallmark.accounts.models import User
-from hallmark.deps import InstanceDep, SessionDep, SettingsDep, client_address, user_for_bearer
+from hallmark.deps import (
+    InstanceDep,
+    SessionDep,
+    SettingsDep,
+    client_address,
+    sign_in_attempt_key,
+    user_for_bearer,
+)
 from hallmark.errors import AppError, NotAuthenticated
 from hallmark.provenance.service import verify_file
 from hallmark.rights import guide
@@ -169,7 +176,7 @@ def login(
     if not form_is_genuine(request, csrf_token):
         return forged(request, "login.html", None)
     limiter: RateLimiter = request.app.state.login_limiter
-    wait = limiter.check(f"{client_address(request)}/{accounts.normalise_username(username)}")
+    wait = limiter.check(sign_in_attempt_key(request, username))
     if wait:
         context = {
             "error": f"Too many attempts; try again in {int(wait) + 1} s.",
