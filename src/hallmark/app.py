@@ -23,7 +23,13 @@ from hallmark.accounts.token_use import TokenUseRecorder
 from hallmark.advice.routes import router as advice_router
 from hallmark.artworks.routes import router as artworks_router
 from hallmark.config import Settings, get_settings
-from hallmark.db import is_lock_timeout, make_engine, make_session_factory, migrate, transaction
+from hallmark.db import (
+    is_lock_timeout,
+    make_engine,
+    make_session_factory,
+    migrate,
+    write_transaction,
+)
 from hallmark.errors import AppError, Overloaded, TooManyRequests
 from hallmark.generations.routes import router as generations_router
 from hallmark.health import HealthCheck
@@ -146,7 +152,7 @@ def create_app(
 
     if run_migrations:
         migrate(engine)
-    with transaction(session_factory) as session:
+    with write_transaction(session_factory) as session:
         instance.prepare(session)
 
     app = FastAPI(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from hallmark.accounts import service as accounts
 from hallmark.artworks import service as artworks
 from hallmark.config import get_settings
-from hallmark.db import make_engine, make_session_factory, migrate, transaction
+from hallmark.db import make_engine, make_session_factory, migrate, transaction, write_transaction
 from hallmark.errors import AppError, InvalidInput
 from hallmark.instance import Instance
 
@@ -57,7 +57,7 @@ def open_instance() -> Iterator[tuple[Instance, Session]]:
     try:
         migrate(engine)
         factory = make_session_factory(engine)
-        with transaction(factory) as session:
+        with write_transaction(factory) as session:
             instance.prepare(session)
         with transaction(factory) as session:
             yield instance, session
@@ -127,7 +127,7 @@ def worker() -> None:
     migrate(engine)
     instance = Instance.from_settings(settings)
     factory = make_session_factory(engine)
-    with transaction(factory) as session:
+    with write_transaction(factory) as session:
         instance.prepare(session)
     pool = WorkerPool(instance, factory)
     stop = threading.Event()
@@ -416,7 +416,7 @@ def _run_and_watch(job_id: uuid.UUID, title: str) -> None:
     engine = make_engine(settings.resolved_database_url)
     factory = make_session_factory(engine)
     instance = Instance.from_settings(settings)
-    with transaction(factory) as session:
+    with write_transaction(factory) as session:
         instance.prepare(session)
     runner = threading.Thread(target=JobRunner(instance, factory), args=(job_id,), daemon=True)
     runner.start()
@@ -440,7 +440,7 @@ def _run_and_watch(job_id: uuid.UUID, title: str) -> None:
                     break
                 runner.join(0.5)
     except KeyboardInterrupt:
-        with transaction(factory) as session:
+        with write_transaction(factory) as session:
             JobRepository(session).request_cancel(job_id)
         console.print("cancelling: the training stops at its next step and keeps its checkpoint")
         runner.join()

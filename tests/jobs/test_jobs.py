@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from hallmark.db import transaction, utcnow
+from hallmark.db import transaction, utcnow, write_transaction
 from hallmark.errors import Conflict
 from hallmark.instance import Instance
 from hallmark.jobs import service
@@ -89,7 +89,7 @@ def test_cancelling_a_running_training_stops_it_and_keeps_its_checkpoint(studio:
     pool.start()
     try:
         studio.wait(job_id, lambda job: job.step >= 3)
-        with transaction(studio.factory) as session:
+        with write_transaction(studio.factory) as session:
             service.cancel_job(session, studio.user(session, studio.owner_id), job_id)
         job = studio.wait(job_id, lambda job: JobState(job.state).finished, timeout=30)
     finally:
