@@ -15,13 +15,16 @@ import html
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 import anyio
 import anyio.to_thread
+from fastapi import UploadFile
 from starlette.exceptions import HTTPException
 
 from hallmark.config import Settings
+from hallmark.errors import PayloadTooLarge
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -263,3 +266,16 @@ class LongPollSlots:
     def leave(self) -> None:
         """Give a slot back."""
         self.open -= 1
+
+
+def read_limited(upload: UploadFile, max_bytes: int) -> bytes:
+    """The upload's bytes, or a clear error once it exceeds the limit (runs in a thread).
+
+    The body as a whole is already bounded while it streams (BodyLimitMiddleware); this
+    bounds each file of a batch.
+    """
+    data = upload.file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        name = PurePosixPath((upload.filename or "").replace("\\", "/")).name
+        raise PayloadTooLarge(f"'{name}' is over the {max_bytes // (1024 * 1024)} MB limit.")
+    return data

@@ -14,9 +14,10 @@ from hallmark.artworks.service import upload_artwork
 from hallmark.config import Settings
 from hallmark.db import transaction, utcnow
 from hallmark.generations.service import record_generation
+from hallmark.rate_limits import RateLimiter
 from hallmark.styles.models import StyleStatus
 from hallmark.styles.service import create_style, publish_style, set_style_status
-from hallmark.web.security import SESSION_COOKIE, RateLimiter
+from hallmark.web.security import SESSION_COOKIE
 from tests.helpers import png_bytes
 
 PASSWORD = "correct horse battery"

@@ -10,7 +10,7 @@ from hallmark.accounts import service
 from hallmark.accounts.schemas import TokenCreate, TokenIssued, UserCreate, UserPublic
 from hallmark.deps import CurrentUser, SessionDep, SettingsDep, sign_in_attempt_key
 from hallmark.errors import TooManyRequests
-from hallmark.web.security import RateLimiter
+from hallmark.rate_limits import RateLimiter
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 

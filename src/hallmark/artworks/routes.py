@@ -16,25 +16,10 @@ from hallmark.artworks.schemas import (
     ArtworkUploadResult,
 )
 from hallmark.deps import BlobStoreDep, CurrentUser, InstanceDep, SessionDep, blob_response
-from hallmark.errors import PayloadTooLarge
 from hallmark.schemas import ErrorBody, ErrorResponse, Limit, Offset
+from hallmark.serving import read_limited
 
 router = APIRouter(prefix="/api/artworks", tags=["artworks"])
-
-
-def read_limited(upload: UploadFile, max_bytes: int) -> bytes:
-    """The upload's bytes, or a clear error once it exceeds the limit (runs in a thread).
-
-    The body as a whole is already bounded while it streams (hallmark.serving); this bounds
-    each file of a batch.
-    """
-    data = upload.file.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise PayloadTooLarge(
-            f"'{service.clean_filename(upload.filename)}' is over the "
-            f"{max_bytes // (1024 * 1024)} MB limit."
-        )
-    return data
 
 
 def _result_body(result: service.UploadResult) -> ArtworkUploadResult:

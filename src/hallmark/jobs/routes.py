@@ -22,9 +22,9 @@ from hallmark.errors import NotFound, Overloaded, TooManyRequests
 from hallmark.jobs import service
 from hallmark.jobs.models import JobState
 from hallmark.jobs.schemas import GenerationAsk, JobPublic, TrainingRequest
+from hallmark.rate_limits import RateLimiter
 from hallmark.schemas import ErrorResponse
 from hallmark.serving import LongPollSlots
-from hallmark.web.security import RateLimiter
 
 router = APIRouter(tags=["jobs"])
 LONG_POLL_INTERVAL_SECONDS = 0.5

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Request, UploadFile
 
-from hallmark.artworks.routes import read_limited
 from hallmark.deps import InstanceDep, SessionDep, client_address
 from hallmark.errors import TooManyRequests
 from hallmark.provenance.schemas import VerificationPublic
 from hallmark.provenance.service import verify_file
-from hallmark.web.security import RateLimiter
+from hallmark.rate_limits import RateLimiter
+from hallmark.serving import read_limited
 
 router = APIRouter(tags=["provenance"])
 

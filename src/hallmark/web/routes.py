@@ -21,6 +21,7 @@ from hallmark.deps import (
 )
 from hallmark.errors import AppError, NotAuthenticated
 from hallmark.provenance.service import verify_file
+from hallmark.rate_limits import RateLimiter
 from hallmark.rights import guide
 from hallmark.rights.advisor import COPYRIGHT_NOTE
 from hallmark.rights.decisions import Rule
@@ -30,7 +31,6 @@ from hallmark.web.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
     SESSION_COOKIE,
-    RateLimiter,
     csrf_matches,
     csrf_token_from_cookie,
     new_csrf_cookie,

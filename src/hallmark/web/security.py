@@ -1,4 +1,4 @@
-"""Page security: session cookies backed by revocable tokens, CSRF tokens, and rate limits.
+"""Page security: session cookies backed by revocable tokens, and CSRF tokens.
 
 A page session is an API token named "web session" kept in an HttpOnly, SameSite=Lax cookie;
 logging out revokes it and it expires on its own. Every form carries a CSRF token that must
@@ -11,10 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
-from dataclasses import dataclass, field
 
 SESSION_COOKIE = "hallmark_session"
 CSRF_COOKIE = "hallmark_csrf"
@@ -55,25 +51,3 @@ def _sign(secret: str, value: str, session_token: str | None) -> str:
     session_part = hashlib.sha256((session_token or "").encode()).hexdigest()
     message = f"csrf:{value}:{session_part}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
-
-
-@dataclass
-class RateLimiter:
-    """At most `limit` events per key in any `window` seconds, in this process (sliding window)."""
-
-    limit: int
-    window: float = 60.0
-    _events: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def check(self, key: str, now: float | None = None) -> float:
-        """Record one event; 0.0 if allowed, else the seconds to wait before the next may pass."""
-        moment = time.monotonic() if now is None else now
-        with self._lock:
-            events = self._events[key]
-            while events and events[0] <= moment - self.window:
-                events.popleft()
-            if len(events) >= self.limit:
-                return max(0.0, events[0] + self.window - moment)
-            events.append(moment)
-            return 0.0
