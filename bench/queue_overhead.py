@@ -21,7 +21,7 @@ import redis
 from hallmark.accounts.models import User
 from hallmark.accounts.repository import UserRepository
 from hallmark.config import Settings
-from hallmark.db import make_engine, make_session_factory, migrate, transaction
+from hallmark.db import transaction
 from hallmark.instance import Instance
 from hallmark.jobs.models import Job, JobKind, JobState
 from hallmark.jobs.runner import JobRunner, WorkerPool
@@ -56,10 +56,13 @@ def measure(queue: str, jobs: int) -> list[float]:
         training_workers=0,
         generation_workers=1,
     )
-    engine = make_engine(url)
-    migrate(engine)
-    factory = make_session_factory(engine)
-    instance = Instance.from_settings(settings)
+    with Instance.open(settings) as instance:
+        return _measure_jobs(instance, jobs)
+
+
+def _measure_jobs(instance: Instance, jobs: int) -> list[float]:
+    """The time each of `jobs` generations spends queued, beyond the work itself."""
+    factory = instance.sessions
     with transaction(factory) as session:
         user = UserRepository(session).add(
             User(username="ana", display_name="A", password_hash="x")
@@ -95,7 +98,6 @@ def measure(queue: str, jobs: int) -> list[float]:
                 time.sleep(0.0005)
     finally:
         pool.workers.stop()
-        instance.close()
     return [(seconds - WORK_SECONDS) * 1000 for seconds in started.values()]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -23,13 +23,7 @@ from hallmark.accounts.token_use import TokenUseRecorder
 from hallmark.advice.routes import router as advice_router
 from hallmark.artworks.routes import router as artworks_router
 from hallmark.config import Settings, get_settings
-from hallmark.db import (
-    is_lock_timeout,
-    make_engine,
-    make_session_factory,
-    migrate,
-    write_transaction,
-)
+from hallmark.db import is_lock_timeout
 from hallmark.errors import AppError, Overloaded, TooManyRequests
 from hallmark.generations.routes import router as generations_router
 from hallmark.health import HealthCheck
@@ -38,6 +32,7 @@ from hallmark.jobs.routes import router as jobs_router
 from hallmark.jobs.runner import WorkerPool
 from hallmark.licensing.routes import router as licensing_router
 from hallmark.provenance.routes import router as provenance_router
+from hallmark.rate_limits import RateLimiter
 from hallmark.serving import (
     RETRY_AFTER_SECONDS,
     AdmissionMiddleware,
@@ -51,7 +46,6 @@ from hallmark.serving import (
 from hallmark.styles.routes import router as styles_router
 from hallmark.web.market_routes import router as market_pages_router
 from hallmark.web.routes import router as web_router
-from hallmark.web.security import RateLimiter
 from hallmark.web.studio_routes import router as studio_pages_router
 
 logger = logging.getLogger(__name__)
@@ -126,13 +120,18 @@ def create_app(
 ) -> FastAPI:
     """Build the studio for one instance: its settings, database, blob store and routes."""
     settings = settings or get_settings()
-    settings.ensure_data_dir()
     settings.resolved_secret_key()
-    engine = make_engine(
-        settings.resolved_database_url, pool_size=settings.resolved_database_pool_size
+    # Opened now (migrations, the fingerprint index); closed when the server's lifespan ends.
+    opened = ExitStack()
+    instance = opened.enter_context(
+        Instance.open(
+            settings,
+            migrate_schema=run_migrations,
+            pool_size=settings.resolved_database_pool_size,
+        )
     )
-    session_factory = make_session_factory(engine)
-    instance = Instance.from_settings(settings)
+    engine, session_factory = instance.database, instance.sessions
+    assert engine is not None
     token_uses = TokenUseRecorder(session_factory)
 
     @asynccontextmanager
@@ -147,13 +146,7 @@ def create_app(
         if pool is not None:
             await run_in_threadpool(pool.stop)
         token_uses.stop()
-        instance.close()
-        engine.dispose()
-
-    if run_migrations:
-        migrate(engine)
-    with write_transaction(session_factory) as session:
-        instance.prepare(session)
+        opened.close()
 
     app = FastAPI(
         title="Hallmark",
