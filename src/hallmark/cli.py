@@ -8,7 +8,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,9 +19,12 @@ from sqlalchemy.orm import Session
 from hallmark.accounts import service as accounts
 from hallmark.artworks import service as artworks
 from hallmark.config import get_settings
-from hallmark.db import make_engine, make_session_factory, migrate, transaction, write_transaction
+from hallmark.db import transaction
 from hallmark.errors import AppError, InvalidInput
 from hallmark.instance import Instance
+
+if TYPE_CHECKING:
+    from hallmark.jobs.models import Job
 
 app = typer.Typer(
     name="hallmark",
@@ -49,34 +52,18 @@ SHUTDOWN_GRACE_SECONDS = 10
 
 @contextmanager
 def open_instance() -> Iterator[tuple[Instance, Session]]:
-    """The configured instance, migrated, with one transaction for the whole command."""
-    settings = get_settings()
-    settings.ensure_data_dir()
-    engine = make_engine(settings.resolved_database_url)
-    instance = Instance.from_settings(settings)
-    try:
-        migrate(engine)
-        factory = make_session_factory(engine)
-        with write_transaction(factory) as session:
-            instance.prepare(session)
-        with transaction(factory) as session:
-            yield instance, session
-    finally:
-        instance.close()
-        engine.dispose()
+    """The configured instance, with one transaction for the whole command."""
+    with Instance.open(get_settings()) as instance, transaction(instance.sessions) as session:
+        yield instance, session
 
 
 @app.command()
 def init() -> None:
     """Create the data directory, the secret key and the database schema."""
     settings = get_settings()
-    settings.ensure_data_dir()
     settings.resolved_secret_key()
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        migrate(engine)
-    finally:
-        engine.dispose()
+    with Instance.open(settings):
+        pass
     console.print(f"Data directory: {settings.data_dir}")
     console.print(f"Database:       {_redacted(settings.resolved_database_url)}")
     console.print(f"Blobs:          {settings.blob_dir}")
@@ -122,31 +109,23 @@ def worker() -> None:
     from hallmark.jobs.runner import WorkerPool
 
     settings = get_settings()
-    settings.ensure_data_dir()
-    engine = make_engine(settings.resolved_database_url)
-    migrate(engine)
-    instance = Instance.from_settings(settings)
-    factory = make_session_factory(engine)
-    with write_transaction(factory) as session:
-        instance.prepare(session)
-    pool = WorkerPool(instance, factory)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    pool.start()
-    console.print(
-        f"worker: {settings.training_workers} training, {settings.generation_workers} "
-        f"generation threads on queue {settings.queue}"
-    )
-    while not stop.wait(1.0):
-        pass
-    # Trainings stop at their next step; every job still held here goes back on the queue
-    # without spending an attempt, and the next worker resumes it from its checkpoint.
-    released = pool.stop()
+    with Instance.open(settings) as instance:
+        pool = WorkerPool(instance, instance.sessions)
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        pool.start()
+        console.print(
+            f"worker: {settings.training_workers} training, {settings.generation_workers} "
+            f"generation threads on queue {settings.queue}"
+        )
+        while not stop.wait(1.0):
+            pass
+        # Trainings stop at their next step; every job still held here goes back on the queue
+        # without spending an attempt, and the next worker resumes it from its checkpoint.
+        released = pool.stop()
     if released:
         console.print(f"worker: stopped; {len(released)} running job(s) re-queued")
-    instance.close()
-    engine.dispose()
 
 
 @users_app.command("create")
@@ -364,35 +343,37 @@ def train_style(
     detach: Annotated[bool, typer.Option(help="Queue it and return at once")] = False,
 ) -> None:
     """Define a style on your works and train it, with a progress bar; resumes if interrupted."""
-    from hallmark.jobs.service import submit_training
-    from hallmark.styles import service as styles
+    from hallmark.jobs import service as jobs
     from hallmark.styles.repository import StyleRepository
 
+    chosen = {
+        "steps": steps,
+        "resolution": resolution,
+        "rank": rank,
+        "alpha": rank,
+        "learning_rate": learning_rate,
+        "device": device,
+        "min_side": min_side,
+        "trigger": trigger,
+    }
+    knobs = {key: value for key, value in chosen.items() if value is not None}
     with open_instance() as (instance, session):
         owner = accounts.get_user_by_username(session, as_user)
         style = StyleRepository(session).find_by_owner_and_name(owner.id, name.strip())
         if style is None:
-            if artwork:
-                ids = [uuid.UUID(value) for value in artwork]
-            else:
-                items, _ = artworks.list_own_artworks(session, owner, limit=500)
-                ids = [item.id for item in items if not item.training_opt_out]
-            style = styles.create_style(
-                session, owner, name, ids, engine=engine, base_model=base or ""
+            ids = [uuid.UUID(value) for value in artwork] if artwork else None
+            style, job = jobs.train_new_style(
+                session,
+                instance,
+                owner,
+                name,
+                ids,
+                engine=engine,
+                base_model=base or "",
+                knobs=knobs,
             )
-            session.commit()  # the style exists even if training is interrupted
-        chosen = {
-            "steps": steps,
-            "resolution": resolution,
-            "rank": rank,
-            "alpha": rank,
-            "learning_rate": learning_rate,
-            "device": device,
-            "min_side": min_side,
-            "trigger": trigger,
-        }
-        knobs = {key: value for key, value in chosen.items() if value is not None}
-        job = submit_training(session, instance, instance.queues, owner, style.id, knobs)
+        else:  # trained before: train it again, resuming from its checkpoint
+            job = jobs.submit_training(session, instance, instance.queues, owner, style.id, knobs)
         session.commit()  # the job is queued now, whoever runs it
         job_id, style_id, style_name = job.id, style.id, style.name
     if detach:
@@ -402,54 +383,34 @@ def train_style(
     console.print(f"style '{style_name}' ({style_id}) is ready; its images belong to @{as_user}")
 
 
-def _run_and_watch(job_id: uuid.UUID, title: str) -> None:
+def _run_and_watch(job_id: uuid.UUID, title: str) -> Job:
     """Run a queued job here (unless a worker already took it) and show its progress."""
-    import threading
-
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from hallmark.jobs.models import JobState
-    from hallmark.jobs.repository import JobRepository
-    from hallmark.jobs.runner import JobRunner
+    from hallmark.jobs.runner import run_here
 
-    settings = get_settings()
-    engine = make_engine(settings.resolved_database_url)
-    factory = make_session_factory(engine)
-    instance = Instance.from_settings(settings)
-    with write_transaction(factory) as session:
-        instance.prepare(session)
-    runner = threading.Thread(target=JobRunner(instance, factory), args=(job_id,), daemon=True)
-    runner.start()
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total} steps  loss {task.fields[loss]}"),
         TimeRemainingColumn(),
     )
-    try:
-        with Progress(*columns, console=console) as bar:
-            task = bar.add_task(title, total=None, loss="-")
-            while True:
-                with factory() as session:
-                    job = JobRepository(session).get(job_id)
-                    assert job is not None
-                    state, error = JobState(job.state), job.error
-                    loss = f"{job.loss:.4f}" if job.loss is not None else "-"
-                    bar.update(task, completed=job.step, total=job.total or None, loss=loss)
-                if state.finished:
-                    break
-                runner.join(0.5)
-    except KeyboardInterrupt:
-        with write_transaction(factory) as session:
-            JobRepository(session).request_cancel(job_id)
-        console.print("cancelling: the training stops at its next step and keeps its checkpoint")
-        runner.join()
-        raise typer.Exit(130) from None
-    finally:
-        instance.close()
-        engine.dispose()
-    if state is not JobState.SUCCEEDED:
-        raise InvalidInput(f"the job {state.value}: {error or 'see its record'}")
+    with Instance.open(get_settings()) as instance, Progress(*columns, console=console) as bar:
+        task = bar.add_task(title, total=None, loss="-")
+
+        def show(job: Job) -> None:
+            loss = f"{job.loss:.4f}" if job.loss is not None else "-"
+            bar.update(task, completed=job.step, total=job.total or None, loss=loss)
+
+        try:
+            job = run_here(instance, job_id, show)
+        except KeyboardInterrupt:
+            console.print("cancelled: a training stopped at its last step and kept its checkpoint")
+            raise typer.Exit(130) from None
+    if JobState(job.state) is not JobState.SUCCEEDED:
+        raise InvalidInput(f"the job {job.state}: {job.error or 'see its record'}")
+    return job
 
 
 @app.command()
@@ -468,31 +429,61 @@ def generate(
     out: Annotated[Path, typer.Option(help="Folder for the images")] = Path("."),
 ) -> None:
     """Make images with a style; each is signed and belongs to the style's owner (R3/R4)."""
-    import uuid as uuid_module
+    from pydantic import ValidationError
 
     from hallmark.accounts.models import User
-    from hallmark.engines import GenerationRequest, generation_defaults, prompt_notes
-    from hallmark.generations.service import generate_images
+    from hallmark.engines import prompt_notes
+    from hallmark.errors import Forbidden
+    from hallmark.generations import service as generations
+    from hallmark.jobs import service as jobs
+    from hallmark.jobs.schemas import GenerationAsk
+    from hallmark.licensing.service import grants_for
     from hallmark.styles.service import get_visible_style
 
-    chosen = {"steps": steps, "width": size, "height": size, "guidance": guidance}
+    try:
+        ask = GenerationAsk(
+            prompt=prompt,
+            count=count,
+            seed=seed,
+            steps=steps,
+            width=size,
+            height=size,
+            guidance=guidance,
+            strength=strength,
+        )
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise InvalidInput(problems) from None
     with open_instance() as (instance, session):
         maker = accounts.get_user_by_username(session, as_user)
-        style = get_visible_style(session, maker, uuid_module.UUID(style_id))
-        settings = {
-            **generation_defaults(style.engine),
-            **{key: value for key, value in chosen.items() if value is not None},
-        }
-        request = GenerationRequest(prompt, count=count, seed=seed, strength=strength, **settings)
-        made = generate_images(session, instance, maker, style, request)
+        job = jobs.submit_generation(
+            session, instance.queues, maker, uuid.UUID(style_id), ask.model_dump(exclude_none=True)
+        )
+        session.commit()  # queued now, whoever runs it
+        job_id = job.id
+    made = _run_and_watch(job_id, "generating").result.get("generation_ids", [])
+    lines = []
+    with open_instance() as (instance, session):
+        maker = accounts.get_user_by_username(session, as_user)
+        style = get_visible_style(session, maker, jobs.get_job(session, maker, job_id).style_id)
         out.mkdir(parents=True, exist_ok=True)
-        lines = []
-        for generation in made:
-            path = out / f"{generation.id}.png"
-            path.write_bytes(instance.blobs.get(generation.sha256))
+        for value in made:
+            generation_id = uuid.UUID(value)
+            grants = grants_for(session, maker.id, generation_id)
+            generation = generations.get_visible_generation(session, maker, generation_id, grants)
             owner = session.get(User, generation.owner_id)
+            owned_by = f"owned by @{owner.username if owner else '?'}"
             flag = "  NEAR-COPY: held back (R11)" if generation.near_copy else ""
-            lines.append(f"{path}  owned by @{owner.username if owner else '?'}{flag}")
+            try:
+                generations.get_downloadable_generation(session, maker, generation_id, grants)
+            except Forbidden as refusal:
+                lines.append(
+                    f"{generation_id}  {owned_by}{flag}: {refusal.message} ({refusal.rule})"
+                )
+                continue
+            path = out / f"{generation_id}.png"
+            path.write_bytes(instance.blobs.get(generation.sha256))
+            lines.append(f"{path}  {owned_by}{flag}")
         lines += [f"note: {note}" for note in prompt_notes(style.engine, prompt, style.base_model)]
     for line in lines:
         console.print(line, highlight=False)

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from hallmark.accounts.repository import UserRepository
 from hallmark.cli import app
+from hallmark.config import get_settings
+from hallmark.db import transaction
+from hallmark.instance import Instance
 from hallmark.samples import SAMPLE_ARTISTS, sample_works
+from hallmark.styles.service import publish_style
 
 runner = CliRunner()
 
@@ -83,7 +89,7 @@ def test_an_artist_trains_a_style_and_every_image_is_signed_as_theirs(
     assert refused.exit_code != 0
 
 
-def test_the_default_studio_engine_trains_and_generates_from_the_terminal(
+def test_the_default_studio_engine_trains_and_generates_from_the_terminal_for_anyone_allowed(
     data_dir: Path, tmp_path: Path
 ) -> None:
     invoke("users", "create", "bob", "--password", "correct horse battery")
@@ -116,3 +122,15 @@ def test_the_default_studio_engine_trains_and_generates_from_the_terminal(
     files = sorted(out.glob("*.png"))
     assert len(files) == 2 and made.count("owned by @bob") == 2
     assert "note: " in made and "dragon" in made  # a word outside the studio's small world
+
+    # Published, anyone may make images with it; they are bob's, so ben gets no file (R4).
+    with Instance.open(get_settings()) as instance, transaction(instance.sessions) as session:
+        bob = UserRepository(session).get_by_username("bob")
+        assert bob is not None
+        publish_style(session, bob, uuid.UUID(found.group(1)), accept_platform_license=True)
+    invoke("users", "create", "ben", "--password", "correct horse battery")
+    elsewhere = tmp_path / "ben"
+    asked = invoke("generate", found.group(1), "a red sun", "--as", "ben", "--out", str(elsewhere))
+    told = " ".join(asked.split())
+    assert "owned by @bob" in told and "license it from them to download it. (R4)" in told
+    assert not list(elsewhere.glob("*.png"))

@@ -60,6 +60,17 @@ class ArtworkRepository:
             )
         )
 
+    def list_trainable_for_owner(self, owner_id: uuid.UUID, *, limit: int) -> list[Artwork]:
+        """An owner's artworks that allow training, newest first."""
+        return list(
+            self.session.scalars(
+                select(Artwork)
+                .where(Artwork.owner_id == owner_id, Artwork.training_opt_out.is_(False))
+                .order_by(Artwork.created_at.desc(), Artwork.id)
+                .limit(limit)
+            )
+        )
+
     def count_for_owner(self, owner_id: uuid.UUID) -> int:
         """How many artworks an owner has."""
         return (

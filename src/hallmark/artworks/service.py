@@ -209,6 +209,11 @@ def list_own_artworks(
     )
 
 
+def list_trainable_artworks(session: Session, owner: User, *, limit: int) -> list[Artwork]:
+    """The owner's works a style may learn from: those not opted out of training, newest first."""
+    return ArtworkRepository(session).list_trainable_for_owner(owner.id, limit=limit)
+
+
 def update_artwork(
     session: Session,
     user: User,

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -34,7 +35,7 @@ from hallmark.generations.service import (
     store_generation,
 )
 from hallmark.instance import Instance
-from hallmark.jobs.models import JobKind, JobState
+from hallmark.jobs.models import Job, JobKind, JobState
 from hallmark.jobs.repository import JobRepository
 from hallmark.styles.models import StyleModel, StyleStatus
 from hallmark.styles.training import (
@@ -478,3 +479,36 @@ class WorkerPool:
         if self._watchdog.is_alive():
             self._watchdog.join(1.0)
         return [*self.runner.handed_back, *released]
+
+
+def run_here(
+    instance: Instance,
+    job_id: uuid.UUID,
+    on_update: Callable[[Job], None] = lambda job: None,
+    *,
+    poll_seconds: float = 0.5,
+) -> Job:
+    """Run a queued job in this process (unless a worker already took it) and return it finished.
+
+    The same runner a worker uses, so a command line or the demo takes exactly the path an API
+    request does; `on_update` sees the job's row at each poll. Ctrl-C asks the job to stop at
+    its next step (a training keeps its checkpoint) and waits for it.
+    """
+    runner = threading.Thread(
+        target=JobRunner(instance, instance.sessions), args=(job_id,), daemon=True
+    )
+    runner.start()
+    try:
+        while True:
+            with transaction(instance.sessions, read_only=True) as session:
+                job = JobRepository(session).get(job_id)
+            assert job is not None
+            on_update(job)
+            if JobState(job.state).finished:
+                return job
+            runner.join(poll_seconds)
+    except KeyboardInterrupt:
+        with write_transaction(instance.sessions) as session:
+            JobRepository(session).request_cancel(job_id)
+        runner.join()
+        raise

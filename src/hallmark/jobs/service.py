@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hallmark.accounts.models import User
+from hallmark.artworks.service import list_trainable_artworks
 from hallmark.db import after_transaction, transaction, utcnow, write_transaction
 from hallmark.engines import training_defaults
 from hallmark.errors import Conflict, InvalidInput, NotFound
@@ -21,7 +22,14 @@ from hallmark.jobs.models import Job, JobKind, JobState
 from hallmark.jobs.queue import BROKER_ERRORS, JobQueues, describe_error
 from hallmark.jobs.repository import JobRepository
 from hallmark.styles.models import StyleModel, StyleStatus
-from hallmark.styles.service import get_visible_style, owned_style, set_style_status
+from hallmark.styles.service import (
+    DEFAULT_ENGINE,
+    MAX_TRAINING_WORKS,
+    create_style,
+    get_visible_style,
+    owned_style,
+    set_style_status,
+)
 
 logger = logging.getLogger(__name__)
 Enqueue = Callable[[JobKind, uuid.UUID], None]
@@ -129,6 +137,27 @@ def submit_training(
             idempotency_key=key,
         ),
     )
+
+
+def train_new_style(
+    session: Session,
+    instance: Instance,
+    owner: User,
+    name: str,
+    artwork_ids: Sequence[uuid.UUID] | None = None,
+    *,
+    engine: str = DEFAULT_ENGINE,
+    base_model: str = "",
+    knobs: dict[str, Any] | None = None,
+) -> tuple[StyleModel, Job]:
+    """Define a style on the owner's works (by default every one that allows training, R2) and
+    queue its training: the one use case behind the page, the command line and the tour."""
+    if artwork_ids is None:
+        chosen = list_trainable_artworks(session, owner, limit=MAX_TRAINING_WORKS)
+        artwork_ids = [artwork.id for artwork in chosen]
+    style = create_style(session, owner, name, artwork_ids, engine=engine, base_model=base_model)
+    job = submit_training(session, instance, instance.queues, owner, style.id, knobs or {})
+    return style, job
 
 
 def submit_generation(

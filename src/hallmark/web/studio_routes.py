@@ -17,9 +17,9 @@ from hallmark.generations import service as generations
 from hallmark.jobs import service as jobs
 from hallmark.jobs.models import Job, JobKind
 from hallmark.licensing.service import grants_for
+from hallmark.rate_limits import RateLimiter
 from hallmark.styles import service as styles
 from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
-from hallmark.web.security import RateLimiter
 
 router = APIRouter(include_in_schema=False)
 
@@ -101,8 +101,7 @@ def new_style_page(request: Request, session: SessionDep) -> Response:
     user = page_user(request, session)
     if user is None:
         return to_login(request)
-    items, _ = artworks.list_own_artworks(session, user, limit=200)
-    trainable = [a for a in items if not a.training_opt_out]
+    trainable = artworks.list_trainable_artworks(session, user, limit=styles.MAX_TRAINING_WORKS)
     return render(request, "train.html", {"trainable": len(trainable)}, user=user)
 
 
@@ -119,16 +118,14 @@ def train_new_style(
     user = page_user(request, session)
     if user is None:
         return to_login(request)
-    items, _ = artworks.list_own_artworks(session, user, limit=200)
-    trainable = [a.id for a in items if not a.training_opt_out]
+    trainable = artworks.list_trainable_artworks(session, user, limit=styles.MAX_TRAINING_WORKS)
     context = {"trainable": len(trainable)}
     if not form_is_genuine(request, csrf_token):
         return refused(request, "train.html", user, FORGED_FORM, **context)
     try:
         with session.begin_nested():
-            style = styles.create_style(session, user, name, trainable)
             knobs = {"steps": steps} if steps else {}
-            job = jobs.submit_training(session, instance, instance.queues, user, style.id, knobs)
+            _style, job = jobs.train_new_style(session, instance, user, name, knobs=knobs)
     except AppError as error:
         return refused(request, "train.html", user, error, **context)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
