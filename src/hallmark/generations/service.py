@@ -25,7 +25,6 @@ from hallmark.provenance.service import sign_generated_image
 from hallmark.similarity.service import PreparedImage
 from hallmark.styles.models import StyleModel, StyleStatus
 from hallmark.styles.service import model_facts
-from hallmark.styles.training import load_artifact
 
 MAX_PROMPT_LENGTH = 4000
 MAX_GENERATED_BYTES = 64 * 1024 * 1024
@@ -270,23 +269,6 @@ def make_images(artifact: ModelArtifact, engine: str, request: GenerationRequest
         image.save(buffer, format="PNG")
         made.append(buffer.getvalue())
     return made
-
-
-def generate_images(
-    session: Session,
-    instance: Instance,
-    maker: User,
-    style: StyleModel,
-    request: GenerationRequest,
-) -> list[Generation]:
-    """Run the style's engine and record each image under its owner (R3/R4), signed (R9),
-    checked for near-copies (R11), all in the caller's transaction (for one-shot commands)."""
-    plan = plan_generation(session, maker, style)
-    images = make_images(load_artifact(instance, style), plan.engine, request)
-    return [
-        store_generation(session, instance, plan, signed)
-        for signed in sign_generations(instance, plan, request, images)
-    ]
 
 
 def sign_generations(

@@ -24,7 +24,6 @@ from hallmark.engines import (
     StopCheck,
     TrainingConfig,
     TrainingImage,
-    TrainingStopped,
     get_engine,
     training_defaults,
 )
@@ -116,26 +115,3 @@ def record_training_outcome(
     if style is None:
         raise Conflict("The style was deleted during training.")
     return set_style_status(session, style, outcome)
-
-
-def train_style(
-    session: Session,
-    instance: Instance,
-    owner: User,
-    style_id: uuid.UUID,
-    *,
-    knobs: Mapping[str, Any] | None = None,
-    on_progress: ProgressCallback = lambda progress: None,
-    should_stop: StopCheck = lambda: False,
-) -> StyleModel:
-    """Plan, run and record a training in the caller's transaction (for one-shot commands)."""
-    plan = plan_training(session, instance, owner, style_id, knobs)
-    try:
-        run_training(plan, on_progress, should_stop)
-    except TrainingStopped:
-        record_training_outcome(session, style_id, StyleStatus.DRAFT)
-        raise
-    except EngineError as error:
-        record_training_outcome(session, style_id, StyleStatus.FAILED)
-        raise InvalidInput(str(error)) from None
-    return record_training_outcome(session, style_id, StyleStatus.READY)
