@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterator
+from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 from sqlalchemy import func, select
@@ -61,26 +62,36 @@ class FingerprintRepository:
             )
         )
 
-    def rows_after(self, last_id: int, *, batch: int = 10_000) -> Iterator[list[FingerprintRow]]:
-        """The hashes of every fingerprint with a larger id, in batches, oldest first."""
+    def rows_after(
+        self, last_id: int, *, skip: AbstractSet[int] = frozenset(), batch: int = 10_000
+    ) -> Iterator[list[FingerprintRow]]:
+        """The hashes of every fingerprint with a larger id, bar those in `skip`, in batches,
+        oldest first (the ids are read first, so skipped rows cost no more than their id)."""
         while True:
-            rows = self.session.execute(
-                select(
-                    ImageFingerprint.id,
-                    ImageFingerprint.artwork_id,
-                    ImageFingerprint.sha256,
-                    ImageFingerprint.pdq,
-                    ImageFingerprint.pdq_quality,
-                    ImageFingerprint.phash,
-                )
+            ids = self.session.scalars(
+                select(ImageFingerprint.id)
                 .where(ImageFingerprint.id > last_id)
                 .order_by(ImageFingerprint.id)
                 .limit(batch)
             ).all()
-            if not rows:
+            if not ids:
                 return
-            yield [FingerprintRow(*row) for row in rows]
-            last_id = rows[-1][0]
+            wanted = [i for i in ids if i not in skip]
+            if wanted:
+                rows = self.session.execute(
+                    select(
+                        ImageFingerprint.id,
+                        ImageFingerprint.artwork_id,
+                        ImageFingerprint.sha256,
+                        ImageFingerprint.pdq,
+                        ImageFingerprint.pdq_quality,
+                        ImageFingerprint.phash,
+                    )
+                    .where(ImageFingerprint.id.in_(wanted))
+                    .order_by(ImageFingerprint.id)
+                ).all()
+                yield [FingerprintRow(*row) for row in rows]
+            last_id = ids[-1]
 
     def count(self) -> int:
         """How many fingerprints exist."""

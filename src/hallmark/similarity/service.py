@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -265,6 +266,7 @@ class CopyGuard:
 
     FEATURE_CACHE_SIZE = 512
     SAVE_EVERY = 200
+    SETTLE_SECONDS = 300.0  # longer than any transaction that writes a fingerprint
 
     def __init__(
         self, directory: Path, blobs: BlobStore, thresholds: MatchThresholds | None = None
@@ -276,7 +278,12 @@ class CopyGuard:
         self._lock = threading.RLock()
         self._features: OrderedDict[str, LocalFeatures] = OrderedDict()
         self._unsaved = 0
-        self._max_id = 0
+        # Every fingerprint with an id up to _settled_id is indexed; above it, _unsettled holds
+        # the ids indexed so far. On PostgreSQL ids are handed out when rows are inserted, not
+        # when they commit, so another process's row can appear below an id already seen.
+        self._settled_id = 0
+        self._unsettled: set[int] = set()
+        self._marks: deque[tuple[float, int]] = deque()  # (when, the largest id indexed then)
         self.rebuilt = False
 
     # -------------------------------------------------------------- keeping the index in step
@@ -288,7 +295,7 @@ class CopyGuard:
             if self._indexes is None:
                 self._rebuild(repository)
                 return
-            self._max_id = self._indexes.pdq.max_id()
+            self._settled_id, self._unsettled = self._indexes.pdq.max_id(), set()
             self._catch_up(repository)
             if (
                 len(self._indexes) != repository.count()
@@ -297,7 +304,7 @@ class CopyGuard:
                 self._rebuild(repository)
 
     def _rebuild(self, repository: FingerprintRepository) -> None:
-        self._indexes, self._max_id = FingerprintIndexes(), 0
+        self._indexes, self._settled_id, self._unsettled = FingerprintIndexes(), 0, set()
         self._catch_up(repository)
         self.rebuilt = True
         self.save()
@@ -305,11 +312,22 @@ class CopyGuard:
     def _catch_up(self, repository: FingerprintRepository) -> None:
         """Add fingerprints written since the index last looked (by this or another process)."""
         assert self._indexes is not None
-        for batch in repository.rows_after(self._max_id):
+        for batch in repository.rows_after(self._settled_id, skip=self._unsettled):
             for row in batch:
                 features = self._features_of_blob(row.sha256) if row.artwork_id else None
                 self._indexes.add(row.id, _stored_fingerprint(row), features)
-                self._max_id = max(self._max_id, row.id)
+                self._unsettled.add(row.id)
+        self._settle(time.monotonic())
+
+    def _settle(self, now: float) -> None:
+        """Advance the settled id to the largest id indexed SETTLE_SECONDS ago: by then every
+        transaction that had inserted a smaller id has committed or rolled back."""
+        largest = max(self._unsettled, default=self._settled_id)
+        if not self._marks or self._marks[-1][1] != largest:
+            self._marks.append((now, largest))
+        while self._marks and self._marks[0][0] <= now - self.SETTLE_SECONDS:
+            self._settled_id = max(self._settled_id, self._marks.popleft()[1])
+        self._unsettled = {i for i in self._unsettled if i > self._settled_id}
 
     def save(self) -> None:
         """Write the indexes to the data directory."""
@@ -353,7 +371,7 @@ class CopyGuard:
             )
             row_id = fingerprint.id
             self._indexes.add(row_id, prepared.fingerprint, features)
-            self._max_id = max(self._max_id, row_id)
+            self._unsettled.add(row_id)
         after_transaction(
             session, committed=self._note_saved_change, rolled_back=lambda: self.forget([row_id])
         )
