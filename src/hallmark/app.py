@@ -32,7 +32,7 @@ from hallmark.jobs.routes import router as jobs_router
 from hallmark.jobs.runner import WorkerPool
 from hallmark.licensing.routes import router as licensing_router
 from hallmark.provenance.routes import router as provenance_router
-from hallmark.rate_limits import RateLimiter
+from hallmark.rate_limits import make_rate_limiter
 from hallmark.serving import (
     RETRY_AFTER_SECONDS,
     AdmissionMiddleware,
@@ -157,9 +157,15 @@ def create_app(
     app.state.instance = instance
     app.state.engine = engine
     app.state.session_factory = session_factory
-    app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute)
-    app.state.generation_limiter = RateLimiter(settings.generations_per_minute)
-    app.state.verification_limiter = RateLimiter(settings.verifications_per_minute)
+    app.state.login_limiter = make_rate_limiter(
+        settings, "login", settings.login_attempts_per_minute
+    )
+    app.state.generation_limiter = make_rate_limiter(
+        settings, "generation", settings.generations_per_minute
+    )
+    app.state.verification_limiter = make_rate_limiter(
+        settings, "verification", settings.verifications_per_minute
+    )
     app.state.token_uses = token_uses
     app.state.long_polls = LongPollSlots(settings.max_long_polls)
     app.state.worker_pool = None

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     login_attempts_per_minute: int = Field(default=10, ge=1)
     generations_per_minute: int = Field(default=30, ge=1)
+    # Where those counts live: "" shares them through the queue's Redis when HALLMARK_QUEUE is
+    # one (several API processes then share one allowance), else keeps them in the process;
+    # "memory" always keeps them in the process; a redis:// URL names another Redis.
+    rate_limit_store: str = ""
 
     # Licensing: the platform's share of the licenses it sells for public models (R7), in basis
     # points; the address certificates point to; how buyers pay ("ledger": recorded only).

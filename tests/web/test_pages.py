@@ -14,7 +14,7 @@ from hallmark.artworks.service import upload_artwork
 from hallmark.config import Settings
 from hallmark.db import transaction, utcnow
 from hallmark.generations.service import record_generation
-from hallmark.rate_limits import RateLimiter
+from hallmark.rate_limits import LocalRateLimiter
 from hallmark.styles.models import StyleStatus
 from hallmark.styles.service import create_style, publish_style, set_style_status
 from hallmark.web.security import SESSION_COOKIE
@@ -242,7 +242,7 @@ def test_verify_refuses_oversized_and_non_image_files_with_a_clear_message(
 
 
 def test_rate_limiter_lets_events_through_again_after_the_window() -> None:
-    limiter = RateLimiter(limit=2, window=60)
+    limiter = LocalRateLimiter(limit=2, window=60)
     assert limiter.check("k", now=0) == 0 and limiter.check("k", now=1) == 0
     assert limiter.check("k", now=2) == pytest.approx(58)
     assert limiter.check("other", now=2) == 0
