@@ -208,3 +208,12 @@ def create_app(
         return response
 
     return app
+
+
+def create_app_in_process() -> FastAPI:
+    """The app of one of several API processes `hallmark serve --processes N` starts (a uvicorn
+    factory, called in each process); the command migrated the database before starting them."""
+    settings = get_settings()
+    return create_app(
+        settings, run_migrations=False, start_workers=settings.resolved_serve_job_workers
+    )

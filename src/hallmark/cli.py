@@ -73,6 +73,16 @@ def init() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            "--workers",
+            min=1,
+            max=64,
+            help="API processes sharing the port (default: HALLMARK_API_PROCESSES, 1)",
+        ),
+    ] = None,
 ) -> None:
     """Run the studio (API and OpenAPI page at /docs) with the configured settings."""
     import uvicorn
@@ -80,23 +90,37 @@ def serve(
     from hallmark.app import create_app
 
     settings = get_settings()
-    application = create_app(settings, start_workers=True)
+    count = processes or settings.api_processes
+    run_jobs = settings.resolved_serve_job_workers
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"Hallmark on http://{bind_host}:{bind_port}  (API docs: /docs)")
-    console.print(
-        f"Workers: {settings.training_workers} training, {settings.generation_workers} "
-        f"generation, queue {settings.queue}"
+    jobs_here = (
+        f"{settings.training_workers} training, {settings.generation_workers} generation workers "
+        "in each API process"
+        if run_jobs
+        else "none here (run `hallmark worker`)"
     )
+    console.print(f"API processes: {count}; jobs: {jobs_here}; queue {settings.queue}")
     console.print(f"Data directory: {settings.data_dir}")
+    # On SIGTERM open requests get this long (a long-poll answers early), then the workers
+    # hand their jobs back to the queue.
+    options = {
+        "host": bind_host,
+        "port": bind_port,
+        "log_level": "info",
+        "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
+        "backlog": 4096,
+    }
+    if count == 1:
+        uvicorn.run(create_app(settings, start_workers=run_jobs), **options)  # type: ignore[arg-type]
+        return
+    with Instance.open(settings):  # migrate once, before the processes start
+        pass
     uvicorn.run(
-        application,
-        host=bind_host,
-        port=bind_port,
-        log_level="info",
-        # On SIGTERM open requests get this long (a long-poll answers early), then the workers
-        # hand their jobs back to the queue.
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-        backlog=4096,
+        "hallmark.app:create_app_in_process",
+        factory=True,
+        workers=count,
+        **options,  # type: ignore[arg-type]
     )
 
 

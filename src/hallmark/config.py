@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     # between machines. A running job's worker writes a heartbeat; one silent for
     # job_stale_seconds is re-queued, at most job_max_attempts times in all.
     queue: str = "sqlite"
+    # Whether `hallmark serve` runs job workers in its API processes: unset, yes with the
+    # SQLite queue (one machine), no with a shared Redis queue (run `hallmark worker` instead).
+    serve_job_workers: bool | None = None
+    # How many API processes `hallmark serve` starts on this host (each its own event loop).
+    api_processes: int = Field(default=1, ge=1, le=64)
     training_workers: int = Field(default=1, ge=0, le=16)
     generation_workers: int = Field(default=1, ge=0, le=16)
     heartbeat_seconds: float = Field(default=5.0, gt=0)
@@ -140,6 +145,18 @@ class Settings(BaseSettings):
             return self.database_pool_size
         workers = self.training_workers + self.generation_workers
         return self.admitted_requests + 2 * workers + 4
+
+    @property
+    def shared_queue(self) -> bool:
+        """Whether the job queue is shared between machines (Redis), not a local file."""
+        return self.queue != "sqlite"
+
+    @property
+    def resolved_serve_job_workers(self) -> bool:
+        """Whether the API processes of `hallmark serve` run job workers too."""
+        if self.serve_job_workers is not None:
+            return self.serve_job_workers
+        return not self.shared_queue
 
     @property
     def resolved_public_url(self) -> str:

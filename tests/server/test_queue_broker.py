@@ -59,7 +59,11 @@ def draft_style(server: Server) -> tuple[dict[str, str], str]:
 def test_an_unreachable_broker_is_reported_and_refuses_no_training_with_a_500(
     launch: Launch,
 ) -> None:
-    server = launch("sqlite", HALLMARK_QUEUE=f"redis://127.0.0.1:{free_port()}/0")
+    server = launch(
+        "sqlite",
+        HALLMARK_QUEUE=f"redis://127.0.0.1:{free_port()}/0",
+        HALLMARK_SERVE_JOB_WORKERS="true",
+    )
     ana, style_id = draft_style(server)
     key = f"train-{uuid.uuid4().hex}"
     problems: list[str] = []
@@ -86,7 +90,12 @@ def test_an_unreachable_broker_is_reported_and_refuses_no_training_with_a_500(
 def test_a_training_asked_for_while_redis_is_down_runs_once_it_is_back(
     launch: Launch, own_redis: RedisServer
 ) -> None:
-    server = launch("sqlite", HALLMARK_QUEUE=own_redis.url, HALLMARK_JOB_STALE_SECONDS="6")
+    server = launch(
+        "sqlite",
+        HALLMARK_QUEUE=own_redis.url,
+        HALLMARK_JOB_STALE_SECONDS="6",
+        HALLMARK_SERVE_JOB_WORKERS="true",
+    )
     ana, style_id = draft_style(server)
     assert health(server).status == 200, health(server).describe()
     key = f"train-{uuid.uuid4().hex}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -189,9 +190,10 @@ def _flat_with_ids(bits: int) -> faiss.IndexBinaryIDMap2:
 
 
 def _write_binary_index(index: faiss.IndexBinary, path: Path) -> None:
-    """Write through a temporary file and rename, so a reader never sees half an index."""
+    """Write through a temporary file and rename, so a reader never sees half an index (the
+    temporary name is the process's own: API processes on one host share the directory)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary = path.with_suffix(f"{path.suffix}.{os.getpid()}.{threading.get_ident()}.tmp")
     faiss.write_index_binary(index, str(temporary))
     os.replace(temporary, path)
 
