@@ -12,8 +12,7 @@ from PIL import Image
 from hallmark.samples import SAMPLE_ARTISTS, sample_works
 from hallmark.samples.edits import COPY_EDITS
 from tests.helpers import PASSWORD
-from tests.server.conftest import Launch
-from tests.server.harness import RedisServer, Server
+from tests.server.harness import Launch, RedisServer, Server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 PROCESSES = 2
