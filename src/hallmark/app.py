@@ -22,6 +22,7 @@ from hallmark.accounts.routes import router as accounts_router
 from hallmark.accounts.token_use import TokenUseRecorder
 from hallmark.advice.routes import router as advice_router
 from hallmark.artworks.routes import router as artworks_router
+from hallmark.compute import compute_threads, size_compute_threads
 from hallmark.config import Settings, get_settings
 from hallmark.db import is_lock_timeout
 from hallmark.errors import AppError, Overloaded, TooManyRequests
@@ -137,6 +138,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         size_thread_pool(settings.request_threads)
+        size_compute_threads(compute_threads(settings, serves_api=True, runs_jobs=start_workers))
         token_uses.start()
         pool = WorkerPool(instance, session_factory) if start_workers else None
         if pool is not None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from hallmark.accounts import service as accounts
 from hallmark.artworks import service as artworks
+from hallmark.compute import compute_threads, size_compute_threads
 from hallmark.config import get_settings
 from hallmark.db import transaction
 from hallmark.errors import AppError, InvalidInput
@@ -133,6 +134,7 @@ def worker() -> None:
     from hallmark.jobs.runner import WorkerPool
 
     settings = get_settings()
+    size_compute_threads(compute_threads(settings, serves_api=False, runs_jobs=True))
     with Instance.open(settings) as instance:
         pool = WorkerPool(instance, instance.sessions)
         stop = threading.Event()
@@ -420,7 +422,9 @@ def _run_and_watch(job_id: uuid.UUID, title: str) -> Job:
         TextColumn("{task.completed}/{task.total} steps  loss {task.fields[loss]}"),
         TimeRemainingColumn(),
     )
-    with Instance.open(get_settings()) as instance, Progress(*columns, console=console) as bar:
+    settings = get_settings()
+    size_compute_threads(compute_threads(settings, serves_api=False, runs_jobs=True))
+    with Instance.open(settings) as instance, Progress(*columns, console=console) as bar:
         task = bar.add_task(title, total=None, loss="-")
 
         def show(job: Job) -> None:

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     serve_job_workers: bool | None = None
     # How many API processes `hallmark serve` starts on this host (each its own event loop).
     api_processes: int = Field(default=1, ge=1, le=64)
+    # Threads for torch, FAISS and BLAS in each process; 0 sizes them to the cores the process
+    # is given (see hallmark.compute).
+    compute_threads: int = Field(default=0, ge=0, le=512)
     training_workers: int = Field(default=1, ge=0, le=16)
     generation_workers: int = Field(default=1, ge=0, le=16)
     heartbeat_seconds: float = Field(default=5.0, gt=0)

@@ -16,6 +16,7 @@ from hallmark.accounts import service as accounts
 from hallmark.accounts.models import User
 from hallmark.accounts.repository import UserRepository
 from hallmark.artworks import service as artworks
+from hallmark.compute import compute_threads, size_compute_threads
 from hallmark.config import get_settings
 from hallmark.db import transaction
 from hallmark.errors import AppError, InvalidInput
@@ -278,7 +279,9 @@ def run_demo(console: Console, training_steps: int | None = None) -> None:
     in short transactions, exactly as a worker runs them.
     """
     knobs = {"steps": training_steps} if training_steps else {}
-    with Instance.open(get_settings()) as instance:
+    settings = get_settings()
+    size_compute_threads(compute_threads(settings, serves_api=False, runs_jobs=True))
+    with Instance.open(settings) as instance:
         with transaction(instance.sessions) as session:
             original = _sign_up_and_upload(session, instance, console)
             style_id, training = _define_style(session, instance, knobs, console)
