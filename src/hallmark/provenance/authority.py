@@ -9,6 +9,7 @@ from a CA on the C2PA trust list and its key, or sign through a callback (a key 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ ROOT_CERT = "c2pa-root.pem"
 ROOT_KEY = "c2pa-root.key"
 CHAIN = "c2pa-signer-chain.pem"
 SIGNER_KEY = "c2pa-signer.key"
+LOCK = ".c2pa.lock"
 ROOT_YEARS = 20
 SIGNER_YEARS = 2
 
@@ -146,8 +148,12 @@ def own_authority(directory: Path, organisation: str = "Hallmark") -> SigningIde
     files = [directory / name for name in (ROOT_CERT, ROOT_KEY, CHAIN, SIGNER_KEY)]
     if not all(path.is_file() for path in files):
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for path, data in zip(files, create_authority(organisation), strict=True):
-            _write_private(path, data)
+        # API processes of one host may get here at once: one creates, the others read its CA.
+        with (directory / LOCK).open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not all(path.is_file() for path in files):
+                for path, data in zip(files, create_authority(organisation), strict=True):
+                    _write_private(path, data)
     root, _, chain, key = (path.read_bytes() for path in files)
     return SigningIdentity(chain_pem=chain, trust_anchors_pem=root, private_key_pem=key)
 
