@@ -115,6 +115,7 @@ def serve(
     if count == 1:
         uvicorn.run(create_app(settings, start_workers=run_jobs), **options)  # type: ignore[arg-type]
         return
+    settings.resolved_secret_key()  # one secret for all of them, made before they start
     with Instance.open(settings):  # migrate once, before the processes start
         pass
     uvicorn.run(
