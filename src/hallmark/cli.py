@@ -132,6 +132,7 @@ def worker() -> None:
     import signal
     import threading
 
+    from hallmark.health import HealthCheck, serve_worker_health
     from hallmark.jobs.runner import WorkerPool
 
     settings = get_settings()
@@ -146,6 +147,13 @@ def worker() -> None:
             f"worker: {settings.training_workers} training, {settings.generation_workers} "
             f"generation threads on queue {settings.queue}"
         )
+        if settings.worker_health_port:
+            assert instance.database is not None
+            check = HealthCheck(instance.database, instance)
+            serve_worker_health(check, pool, settings.host, settings.worker_health_port)
+            console.print(
+                f"worker: health at http://{settings.host}:{settings.worker_health_port}/health"
+            )
         while not stop.wait(1.0):
             pass
         # Trainings stop at their next step; every job still held here goes back on the queue

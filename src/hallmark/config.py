@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     # Whether `hallmark serve` runs job workers in its API processes: unset, yes with the
     # SQLite queue (one machine), no with a shared Redis queue (run `hallmark worker` instead).
     serve_job_workers: bool | None = None
+    # `hallmark worker` answers GET /health on this port of HALLMARK_HOST (0: it does not).
+    worker_health_port: int = Field(default=0, ge=0, le=65535)
     # How many API processes `hallmark serve` starts on this host (each its own event loop).
     api_processes: int = Field(default=1, ge=1, le=64)
     # Threads for torch, FAISS and BLAS in each process; 0 sizes them to the cores the process

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 import anyio
@@ -63,3 +66,31 @@ class HealthCheck:
         except Exception as error:
             return f"unreachable: {type(error).__name__}"
         return "ok"
+
+
+def serve_worker_health(
+    check: HealthCheck, workers: ReportsHealth, host: str, port: int
+) -> ThreadingHTTPServer:
+    """Answer `GET /health` for a worker process (which serves no API) from a daemon thread:
+    the same report as the API's /api/health, 200 when all is well, else 503."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+            if self.path.split("?")[0] != "/health":
+                self.send_error(404)
+                return
+            report = check.check(workers)
+            body = json.dumps(report).encode()
+            self.send_response(200 if report["status"] == "ok" else 503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            """Probes are frequent; they are not logged."""
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="worker-health", daemon=True).start()
+    return server
