@@ -17,30 +17,19 @@ from hallmark.blob_lifecycle import store_blob_for_row
 from hallmark.db import utcnow
 from hallmark.engines import EngineError, GenerationRequest, ModelArtifact, get_engine
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hallmark.generations.facts import generation_facts
 from hallmark.generations.models import Generation
 from hallmark.generations.repository import GenerationRepository, GenerationRole
 from hallmark.instance import Instance
 from hallmark.provenance.manifests import GenerationCredentials
 from hallmark.provenance.service import sign_generated_image
 from hallmark.similarity.service import PreparedImage
+from hallmark.styles.facts import model_facts
 from hallmark.styles.models import StyleModel, StyleStatus
-from hallmark.styles.service import model_facts
 
 MAX_PROMPT_LENGTH = 4000
 MAX_GENERATED_BYTES = 64 * 1024 * 1024
 MAX_GENERATED_PIXELS = 64_000_000
-
-
-def generation_facts(generation: Generation) -> rights.GenerationFacts:
-    """The facts the rules need about a generated image."""
-    return rights.GenerationFacts(
-        id=generation.id,
-        model_id=generation.style_id,
-        owner_id=generation.owner_id,
-        maker_id=generation.maker_id,
-        near_copy=generation.near_copy,
-        near_copy_cleared=generation.near_copy_cleared_at is not None,
-    )
 
 
 def check_may_generate(maker: User, style: StyleModel) -> rights.Decision:

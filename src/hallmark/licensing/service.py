@@ -15,19 +15,20 @@ from hallmark import rights
 from hallmark.accounts.models import User
 from hallmark.db import after_transaction, utcnow
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hallmark.generations.facts import generation_facts
 from hallmark.generations.models import Generation
 from hallmark.generations.repository import GenerationRepository
-from hallmark.generations.service import generation_facts
 from hallmark.ledger import service as ledger
 from hallmark.ledger.repository import LedgerRepository
 from hallmark.licensing.certificates import CertificateSigner
+from hallmark.licensing.facts import usage_grant
 from hallmark.licensing.models import License, LicenseOffer
 from hallmark.licensing.payments import PaymentProvider, PaymentRequest
 from hallmark.licensing.repository import LicensingRepository
 from hallmark.licensing.terms import LicenseTerms, terms_from_template
+from hallmark.styles.facts import model_facts
 from hallmark.styles.models import StyleModel
 from hallmark.styles.repository import StyleRepository
-from hallmark.styles.service import model_facts
 
 MAX_IDEMPOTENCY_KEY = 128
 
@@ -333,19 +334,6 @@ def grants_for(
         for lic in LicensingRepository(session).licenses_for_image(generation_id)
         if lic.licensee_id == user_id
     ]
-
-
-def usage_grant(license_: License) -> rights.UsageGrant:
-    """A license as the rules see it."""
-    return rights.UsageGrant(
-        licensor_id=license_.licensor_id,
-        licensee_id=license_.licensee_id,
-        subject_id=license_.generation_id,
-        purposes=frozenset(rights.Purpose(p) for p in license_.terms["purposes"]),
-        starts_at=license_.starts_at,
-        expires_at=license_.expires_at,
-        revoked=license_.revoked_at is not None,
-    )
 
 
 def licenses_for_image(session: Session, user: User, generation_id: uuid.UUID) -> list[License]:
