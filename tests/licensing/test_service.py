@@ -9,7 +9,7 @@ from hallmark import rights
 from hallmark.accounts.models import User
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hallmark.generations.models import Generation
-from hallmark.generations.service import clear_near_copy, get_downloadable_generation
+from hallmark.generations.service import clear_near_copy, download_generation
 from hallmark.ledger import service as ledger
 from hallmark.licensing import service
 from hallmark.licensing.models import License, LicenseOffer
@@ -61,8 +61,7 @@ def test_the_maker_licenses_the_owners_image_and_the_owner_earns_r6(
     assert ledger.balance_due(session, owner.id, "EUR") == 1500
     assert service.reconcile(session).ok
     # The license lets the maker download the image it grants uses of (R4, R8).
-    grants = service.grants_for(session, maker.id, image.id)
-    assert get_downloadable_generation(session, maker, image.id, grants).id == image.id
+    assert download_generation(session, maker, image.id).id == image.id
 
 
 def test_a_model_wide_offer_is_sold_by_the_platform_with_its_fee_r7(

@@ -71,6 +71,13 @@ class LicensingRepository:
         query = select(License).where(License.generation_id == generation_id)
         return list(self.session.scalars(query.order_by(License.created_at, License.id)))
 
+    def licenses_held_on(self, licensee_id: uuid.UUID, generation_id: uuid.UUID) -> list[License]:
+        """The licenses one buyer holds on one image, oldest first."""
+        query = select(License).where(
+            License.licensee_id == licensee_id, License.generation_id == generation_id
+        )
+        return list(self.session.scalars(query.order_by(License.created_at, License.id)))
+
     def licenses_of_licensee(self, licensee_id: uuid.UUID) -> list[License]:
         """A buyer's licenses, newest first."""
         query = select(License).where(License.licensee_id == licensee_id)

@@ -15,6 +15,7 @@ from hallmark import rights
 from hallmark.accounts.models import User
 from hallmark.db import after_transaction, utcnow
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hallmark.generations import service as generations
 from hallmark.generations.facts import generation_facts
 from hallmark.generations.models import Generation
 from hallmark.generations.repository import GenerationRepository
@@ -59,7 +60,7 @@ def create_offer(
         overrides=overrides,
     )
     if generation_id is not None:
-        generation = _visible_generation(session, owner, generation_id)
+        generation = generations.get_visible_generation(session, owner, generation_id)
         subject_owner = generation.owner_id
         decision = rights.may_license_generation(generation_facts(generation))
         if not decision.allowed:
@@ -137,18 +138,6 @@ def _open_offers(
             continue
         found.append(ApplicableOffer(offer, channel, LicenseTerms.from_dict(offer.terms)))
     return found
-
-
-def _visible_generation(session: Session, user: User, generation_id: uuid.UUID) -> Generation:
-    """The image if the user may see it (owner, maker, licensee); otherwise it does not exist."""
-    generation = GenerationRepository(session).get(generation_id)
-    if generation is None:
-        raise NotFound("No such image.")
-    grants = grants_for(session, user.id, generation.id)
-    facts = generation_facts(generation)
-    if not rights.may_view_generation(user.id, facts, grants, at=utcnow()).allowed:
-        raise NotFound("No such image.")
-    return generation
 
 
 def _offered_generation(
@@ -338,7 +327,7 @@ def grants_for(
 
 def licenses_for_image(session: Session, user: User, generation_id: uuid.UUID) -> list[License]:
     """The owner sees every license on their image; a licensee sees their own."""
-    generation = _visible_generation(session, user, generation_id)
+    generation = generations.get_visible_generation(session, user, generation_id)
     licenses = LicensingRepository(session).licenses_for_image(generation.id)
     if user.id == generation.owner_id:
         return licenses
