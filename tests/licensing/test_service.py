@@ -12,6 +12,7 @@ from hallmark.generations.models import Generation
 from hallmark.generations.service import clear_near_copy, download_generation
 from hallmark.ledger import service as ledger
 from hallmark.licensing import service
+from hallmark.licensing.facts import usage_grant
 from hallmark.licensing.models import License, LicenseOffer
 from hallmark.licensing.payments import RecordedPayments
 from hallmark.styles.models import StyleModel
@@ -226,7 +227,9 @@ def test_a_withdrawn_offer_sells_nothing_but_its_licenses_stay_valid(
     with pytest.raises(Conflict, match="no longer open"):
         buy(session, maker, image, offer, key="k2")
     assert service.get_license(session, maker, license_.id).id == license_.id
-    assert service.grants_for(session, maker.id, image.id)[0].purposes == {rights.Purpose.PERSONAL}
+    assert usage_grant(service.get_license(session, maker, license_.id)).purposes == {
+        rights.Purpose.PERSONAL
+    }
 
 
 def test_only_the_owner_offers_and_withdraws_r6(
