@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from hallmark import rights
 from hallmark.accounts.models import User
+from hallmark.db import utcnow
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hallmark.generations.models import Generation
 from hallmark.generations.service import clear_near_copy, download_generation
@@ -291,6 +295,71 @@ def test_licenses_are_seen_by_their_parties_only(
     # A free license moves no money.
     assert license_.ledger_transaction_id is None
     assert ledger.balance_due(session, owner.id, "EUR") == 0
+
+
+def test_earnings_are_totalled_per_model_month_and_currency(
+    session: Session,
+    owner: User,
+    maker: User,
+    stranger: User,
+    generate: Generate,
+    make_style: MakeStyle,
+    public_style: StyleModel,
+) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # Months are UTC months whatever the database session's own time zone.
+        session.execute(text("SET LOCAL TIME ZONE 'Europe/Paris'"))
+    second_style = make_style(owner, public=True)
+    strangers_style = make_style(stranger, public=True)
+    first, second, third = (
+        generate(maker, public_style),
+        generate(maker, public_style),
+        generate(maker, second_style),
+    )
+    wide = service.create_offer(
+        session, owner, template="standard", price_minor=1000, style_id=public_style.id
+    )
+    direct = service.create_offer(
+        session, owner, template="standard", price_minor=500, generation_id=third.id
+    )
+    in_dollars = service.create_offer(
+        session,
+        owner,
+        template="standard",
+        price_minor=300,
+        currency="USD",
+        style_id=second_style.id,
+    )
+    theirs = service.create_offer(
+        session, stranger, template="standard", price_minor=700, style_id=strangers_style.id
+    )
+    last_january = buy(session, maker, first, wide, key="january")
+    last_january.created_at = datetime(2025, 1, 31, 23, 30, tzinfo=UTC)  # 00:30 in Paris
+    session.flush()
+    buy(session, maker, second, wide, key="a")
+    buy(session, stranger, second, wide, key="b")
+    buy(session, maker, third, direct, key="c")
+    buy(session, maker, third, in_dollars, key="d")
+    buy(session, maker, generate(maker, strangers_style), theirs, key="e")  # not the owner's
+    this_month = utcnow().strftime("%Y-%m")
+
+    rows = service.earnings_by_model_and_month(session, owner)
+
+    assert [
+        (row.month, row.style_name, row.currency, row.sales, row.gross_minor, row.earned_minor)
+        for row in rows
+    ] == [
+        (this_month, second_style.name, "EUR", 1, 500, 500),
+        (this_month, second_style.name, "USD", 1, 300, 240),
+        (this_month, public_style.name, "EUR", 2, 2000, 1600),
+        ("2025-01", public_style.name, "EUR", 1, 1000, 800),
+    ]
+    assert [row.style_id for row in rows] == [
+        second_style.id,
+        second_style.id,
+        public_style.id,
+        public_style.id,
+    ]
 
 
 def test_earnings_by_model_and_month_and_payouts(

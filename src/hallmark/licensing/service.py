@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -368,27 +367,8 @@ class EarningsRow:
 
 def earnings_by_model_and_month(session: Session, owner: User) -> list[EarningsRow]:
     """The owner's sales grouped by model and calendar month (UTC), newest month first."""
-    licenses = LicensingRepository(session).licenses_of_licensor(owner.id)
-    generations = GenerationRepository(session)
-    styles = StyleRepository(session)
-    totals: dict[tuple[uuid.UUID, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    names: dict[uuid.UUID, str] = {}
-    for lic in licenses:
-        generation = generations.get(lic.generation_id)
-        assert generation is not None
-        style_id = generation.style_id
-        if style_id not in names:
-            style = styles.get(style_id)
-            names[style_id] = style.name if style else str(style_id)
-        bucket = totals[(style_id, lic.created_at.strftime("%Y-%m"), lic.currency)]
-        bucket[0] += 1
-        bucket[1] += lic.price_minor
-        bucket[2] += lic.owner_share_minor
-    rows = [
-        EarningsRow(style_id, names[style_id], month, currency, *values)
-        for (style_id, month, currency), values in totals.items()
-    ]
-    return sorted(rows, key=lambda r: (r.month, r.style_name), reverse=True)
+    totals = LicensingRepository(session).sales_by_model_and_month(owner.id)
+    return [EarningsRow(*total) for total in totals]
 
 
 # ------------------------------------------------------------------------------- certificates
