@@ -29,12 +29,14 @@ from hallmark.generations.repository import GenerationRepository, GenerationRole
 from hallmark.generations.service import (
     MAX_PROMPT_LENGTH,
     clear_near_copy,
-    get_downloadable_generation,
+    download_generation,
     get_visible_generation,
     list_generations,
     record_generation,
 )
 from hallmark.instance import Instance
+from hallmark.licensing.models import License, LicenseOffer
+from hallmark.licensing.repository import LicensingRepository
 from hallmark.provenance.service import Verdict, read_credentials
 from hallmark.storage import BlobStore
 from hallmark.styles.models import StyleModel, StyleStatus
@@ -58,27 +60,48 @@ def generation_rows(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Generation)) or 0
 
 
-def grant_on(
+def license_on(
+    session: Session,
     generation: Generation,
     licensee: User,
     *,
     licensor_id: uuid.UUID | None = None,
-    subject_id: uuid.UUID | None = None,
     purposes: frozenset[rights.Purpose] = frozenset({rights.Purpose.PERSONAL}),
     starts_at: datetime | None = None,
     expires_at: datetime | None = None,
     revoked: bool = False,
-) -> rights.UsageGrant:
-    """A license on the image from its owner; by default in force now for personal use."""
+) -> License:
+    """A stored free license on the image from its owner; by default in force now, personal use."""
     now = utcnow()
-    return rights.UsageGrant(
-        licensor_id=licensor_id or generation.owner_id,
-        licensee_id=licensee.id,
-        subject_id=subject_id or generation.id,
-        purposes=purposes,
-        starts_at=starts_at if starts_at is not None else now - timedelta(days=1),
-        expires_at=expires_at if expires_at is not None else now + timedelta(days=30),
-        revoked=revoked,
+    repository = LicensingRepository(session)
+    terms = {"purposes": sorted(purpose.value for purpose in purposes)}
+    offer = repository.add_offer(
+        LicenseOffer(
+            owner_id=generation.owner_id,
+            generation_id=generation.id,
+            template="personal",
+            terms=terms,
+            price_minor=0,
+            currency="EUR",
+        )
+    )
+    return repository.add_license(
+        License(
+            offer_id=offer.id,
+            generation_id=generation.id,
+            licensor_id=licensor_id or generation.owner_id,
+            licensee_id=licensee.id,
+            channel=rights.SaleChannel.OWNER.value,
+            terms=terms,
+            price_minor=0,
+            owner_share_minor=0,
+            platform_share_minor=0,
+            currency="EUR",
+            idempotency_key=uuid.uuid4().hex,
+            starts_at=starts_at if starts_at is not None else now - timedelta(days=1),
+            expires_at=expires_at if expires_at is not None else now + timedelta(days=30),
+            revoked_at=now if revoked else None,
+        )
     )
 
 
@@ -289,7 +312,7 @@ def test_the_owner_may_download(
     made_by_owner = generate(owner, public_style)
 
     for generation in (made_by_other, made_by_owner):
-        assert get_downloadable_generation(session, owner, generation.id, []).id == generation.id
+        assert download_generation(session, owner, generation.id).id == generation.id
 
 
 def test_the_maker_may_not_download_without_a_license_r4(
@@ -298,7 +321,7 @@ def test_the_maker_may_not_download_without_a_license_r4(
     generation = generate(maker, public_style)
 
     with pytest.raises(Forbidden) as caught:
-        get_downloadable_generation(session, maker, generation.id, [])
+        download_generation(session, maker, generation.id)
 
     assert caught.value.rule == rights.Rule.R4
 
@@ -307,9 +330,9 @@ def test_the_maker_may_download_once_licensed(
     session: Session, public_style: StyleModel, maker: User, generate: Generate
 ) -> None:
     generation = generate(maker, public_style)
-    grant = grant_on(generation, maker)
+    license_on(session, generation, maker)
 
-    assert get_downloadable_generation(session, maker, generation.id, [grant]).id == generation.id
+    assert download_generation(session, maker, generation.id).id == generation.id
 
 
 def test_a_licensee_who_is_not_the_maker_may_view_and_download(
@@ -320,68 +343,72 @@ def test_a_licensee_who_is_not_the_maker_may_view_and_download(
     generate: Generate,
 ) -> None:
     generation = generate(maker, public_style)
-    grant = grant_on(generation, stranger, purposes=frozenset({rights.Purpose.COMMERCIAL}))
+    license_on(session, generation, stranger, purposes=frozenset({rights.Purpose.COMMERCIAL}))
 
-    assert get_visible_generation(session, stranger, generation.id, [grant]).id == generation.id
-    assert (
-        get_downloadable_generation(session, stranger, generation.id, [grant]).id == generation.id
-    )
+    assert get_visible_generation(session, stranger, generation.id).id == generation.id
+    assert download_generation(session, stranger, generation.id).id == generation.id
 
 
 def test_a_stranger_and_anonymous_may_not_download(
     session: Session, public_style: StyleModel, maker: User, stranger: User, generate: Generate
 ) -> None:
     generation = generate(maker, public_style)
-    makers_grant = grant_on(generation, maker)
+    license_on(session, generation, maker)
 
     with pytest.raises(NotFound):
-        get_downloadable_generation(session, stranger, generation.id, [makers_grant])
+        download_generation(session, stranger, generation.id)
     with pytest.raises(NotFound):
-        get_downloadable_generation(session, None, generation.id, [makers_grant])
+        download_generation(session, None, generation.id)
 
 
-GrantVariant = Callable[[Generation, User], rights.UsageGrant]
 PAST = datetime(2020, 1, 1, tzinfo=UTC)
 FUTURE = datetime(2999, 1, 1, tzinfo=UTC)
 
-UNUSABLE_GRANTS: dict[str, GrantVariant] = {
-    "expired": lambda generation, licensee: grant_on(
-        generation, licensee, starts_at=PAST, expires_at=PAST + timedelta(days=30)
+# How a license can fail to unlock an image: each variant stores one for the licensee.
+UnusableLicense = Callable[[Session, Generation, User, Callable[[], Generation]], License]
+UNUSABLE_LICENSES: dict[str, UnusableLicense] = {
+    "expired": lambda session, generation, licensee, _: license_on(
+        session, generation, licensee, starts_at=PAST, expires_at=PAST + timedelta(days=30)
     ),
-    "expired a second ago": lambda generation, licensee: grant_on(
+    "expired a second ago": lambda session, generation, licensee, _: license_on(
+        session,
         generation,
         licensee,
         starts_at=utcnow() - timedelta(days=1),
         expires_at=utcnow() - timedelta(seconds=1),
     ),
-    "not yet started": lambda generation, licensee: grant_on(
-        generation, licensee, starts_at=FUTURE, expires_at=FUTURE + timedelta(days=1)
+    "not yet started": lambda session, generation, licensee, _: license_on(
+        session, generation, licensee, starts_at=FUTURE, expires_at=FUTURE + timedelta(days=1)
     ),
-    "revoked": lambda generation, licensee: grant_on(generation, licensee, revoked=True),
-    "no purpose": lambda generation, licensee: grant_on(generation, licensee, purposes=frozenset()),
-    "not from the owner": lambda generation, licensee: grant_on(
-        generation, licensee, licensor_id=generation.maker_id
+    "revoked": lambda session, generation, licensee, _: license_on(
+        session, generation, licensee, revoked=True
     ),
-    "for another image": lambda generation, licensee: grant_on(
-        generation, licensee, subject_id=uuid.uuid4()
+    "no purpose": lambda session, generation, licensee, _: license_on(
+        session, generation, licensee, purposes=frozenset()
+    ),
+    "not from the owner": lambda session, generation, licensee, _: license_on(
+        session, generation, licensee, licensor_id=generation.maker_id
+    ),
+    "for another image": lambda session, generation, licensee, another: license_on(
+        session, another(), licensee
     ),
 }
 
 
-@pytest.mark.parametrize("variant", list(UNUSABLE_GRANTS))
+@pytest.mark.parametrize("variant", list(UNUSABLE_LICENSES))
 def test_the_maker_with_an_unusable_license_is_refused_r4(
     session: Session, public_style: StyleModel, maker: User, generate: Generate, variant: str
 ) -> None:
     generation = generate(maker, public_style)
-    grant = UNUSABLE_GRANTS[variant](generation, maker)
+    UNUSABLE_LICENSES[variant](session, generation, maker, lambda: generate(maker, public_style))
 
     with pytest.raises(Forbidden) as caught:
-        get_downloadable_generation(session, maker, generation.id, [grant])
+        download_generation(session, maker, generation.id)
 
     assert caught.value.rule == rights.Rule.R4
 
 
-@pytest.mark.parametrize("variant", list(UNUSABLE_GRANTS))
+@pytest.mark.parametrize("variant", list(UNUSABLE_LICENSES))
 def test_a_licensee_with_an_unusable_license_is_refused(
     session: Session,
     public_style: StyleModel,
@@ -391,12 +418,12 @@ def test_a_licensee_with_an_unusable_license_is_refused(
     variant: str,
 ) -> None:
     generation = generate(maker, public_style)
-    grant = UNUSABLE_GRANTS[variant](generation, stranger)
+    UNUSABLE_LICENSES[variant](session, generation, stranger, lambda: generate(maker, public_style))
 
     with pytest.raises(NotFound):
-        get_visible_generation(session, stranger, generation.id, [grant])
+        get_visible_generation(session, stranger, generation.id)
     with pytest.raises(NotFound):
-        get_downloadable_generation(session, stranger, generation.id, [grant])
+        download_generation(session, stranger, generation.id)
 
 
 # ---------------------------------------------------------------------------------- listing

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from hallmark import rights
 from hallmark.accounts.models import User
+from hallmark.db import utcnow
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hallmark.generations.models import Generation
-from hallmark.generations.service import clear_near_copy, get_downloadable_generation
+from hallmark.generations.service import clear_near_copy, download_generation
 from hallmark.ledger import service as ledger
 from hallmark.licensing import service
+from hallmark.licensing.facts import usage_grant
 from hallmark.licensing.models import License, LicenseOffer
 from hallmark.licensing.payments import RecordedPayments
 from hallmark.styles.models import StyleModel
@@ -61,8 +66,7 @@ def test_the_maker_licenses_the_owners_image_and_the_owner_earns_r6(
     assert ledger.balance_due(session, owner.id, "EUR") == 1500
     assert service.reconcile(session).ok
     # The license lets the maker download the image it grants uses of (R4, R8).
-    grants = service.grants_for(session, maker.id, image.id)
-    assert get_downloadable_generation(session, maker, image.id, grants).id == image.id
+    assert download_generation(session, maker, image.id).id == image.id
 
 
 def test_a_model_wide_offer_is_sold_by_the_platform_with_its_fee_r7(
@@ -227,7 +231,9 @@ def test_a_withdrawn_offer_sells_nothing_but_its_licenses_stay_valid(
     with pytest.raises(Conflict, match="no longer open"):
         buy(session, maker, image, offer, key="k2")
     assert service.get_license(session, maker, license_.id).id == license_.id
-    assert service.grants_for(session, maker.id, image.id)[0].purposes == {rights.Purpose.PERSONAL}
+    assert usage_grant(service.get_license(session, maker, license_.id)).purposes == {
+        rights.Purpose.PERSONAL
+    }
 
 
 def test_only_the_owner_offers_and_withdraws_r6(
@@ -289,6 +295,71 @@ def test_licenses_are_seen_by_their_parties_only(
     # A free license moves no money.
     assert license_.ledger_transaction_id is None
     assert ledger.balance_due(session, owner.id, "EUR") == 0
+
+
+def test_earnings_are_totalled_per_model_month_and_currency(
+    session: Session,
+    owner: User,
+    maker: User,
+    stranger: User,
+    generate: Generate,
+    make_style: MakeStyle,
+    public_style: StyleModel,
+) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # Months are UTC months whatever the database session's own time zone.
+        session.execute(text("SET LOCAL TIME ZONE 'Europe/Paris'"))
+    second_style = make_style(owner, public=True)
+    strangers_style = make_style(stranger, public=True)
+    first, second, third = (
+        generate(maker, public_style),
+        generate(maker, public_style),
+        generate(maker, second_style),
+    )
+    wide = service.create_offer(
+        session, owner, template="standard", price_minor=1000, style_id=public_style.id
+    )
+    direct = service.create_offer(
+        session, owner, template="standard", price_minor=500, generation_id=third.id
+    )
+    in_dollars = service.create_offer(
+        session,
+        owner,
+        template="standard",
+        price_minor=300,
+        currency="USD",
+        style_id=second_style.id,
+    )
+    theirs = service.create_offer(
+        session, stranger, template="standard", price_minor=700, style_id=strangers_style.id
+    )
+    last_january = buy(session, maker, first, wide, key="january")
+    last_january.created_at = datetime(2025, 1, 31, 23, 30, tzinfo=UTC)  # 00:30 in Paris
+    session.flush()
+    buy(session, maker, second, wide, key="a")
+    buy(session, stranger, second, wide, key="b")
+    buy(session, maker, third, direct, key="c")
+    buy(session, maker, third, in_dollars, key="d")
+    buy(session, maker, generate(maker, strangers_style), theirs, key="e")  # not the owner's
+    this_month = utcnow().strftime("%Y-%m")
+
+    rows = service.earnings_by_model_and_month(session, owner)
+
+    assert [
+        (row.month, row.style_name, row.currency, row.sales, row.gross_minor, row.earned_minor)
+        for row in rows
+    ] == [
+        (this_month, second_style.name, "EUR", 1, 500, 500),
+        (this_month, second_style.name, "USD", 1, 300, 240),
+        (this_month, public_style.name, "EUR", 2, 2000, 1600),
+        ("2025-01", public_style.name, "EUR", 1, 1000, 800),
+    ]
+    assert [row.style_id for row in rows] == [
+        second_style.id,
+        second_style.id,
+        public_style.id,
+        public_style.id,
+    ]
 
 
 def test_earnings_by_model_and_month_and_payouts(

@@ -16,6 +16,7 @@ from hallmark.rights import (
     Decision,
     GenerationFacts,
     ModelFacts,
+    OfferFacts,
     OwnershipDecision,
     Purpose,
     RegisteredWork,
@@ -23,6 +24,7 @@ from hallmark.rights import (
     SaleChannel,
     UsageGrant,
     Visibility,
+    exclusivity_permits,
     grant_permits,
     may_buy_license,
     may_change_model_visibility,
@@ -33,11 +35,14 @@ from hallmark.rights import (
     may_publish_generation,
     may_register_artwork,
     may_set_offer,
+    may_take_offer,
     may_train_model,
     may_train_on,
     may_view_artwork_file,
     may_view_generation,
+    may_view_license,
     may_view_model,
+    may_view_offer,
     owner_after_license,
     owner_of_generation,
     owner_of_model,
@@ -77,6 +82,12 @@ OTHER_GENERATION = GenerationFacts(
 NEAR_COPY = replace(GENERATION, near_copy=True)
 CLEARED_NEAR_COPY = replace(GENERATION, near_copy=True, near_copy_cleared=True)
 
+DIRECT_OFFER = OfferFacts(SaleChannel.OWNER)  # the owner's own offer on one image (R6)
+MODEL_WIDE_OFFER = OfferFacts(SaleChannel.PLATFORM)  # sold by the platform for the model (R7)
+EXCLUSIVE_OFFER = OfferFacts(SaleChannel.OWNER, exclusive=True)
+EXCLUSIVE_MODEL_WIDE_OFFER = OfferFacts(SaleChannel.PLATFORM, exclusive=True)
+WITHDRAWN_OFFER = OfferFacts(SaleChannel.OWNER, withdrawn=True)
+
 
 def grant(
     licensee: uuid.UUID,
@@ -86,6 +97,7 @@ def grant(
     starts_at: datetime | None = START,
     expires_at: datetime | None = END,
     revoked: bool = False,
+    exclusive: bool = False,
 ) -> UsageGrant:
     """A license from `licensor` (the owner by default) in force from START until END."""
     return UsageGrant(
@@ -96,6 +108,7 @@ def grant(
         starts_at=starts_at,
         expires_at=expires_at,
         revoked=revoked,
+        exclusive=exclusive,
     )
 
 
@@ -152,6 +165,7 @@ class Case:
     purpose: Purpose = Purpose.PERSONAL
     at: datetime = NOW
     text: str = ""
+    offer: OfferFacts = DIRECT_OFFER
 
 
 def table(*cases: Case) -> pytest.MarkDecorator:
@@ -715,43 +729,304 @@ def test_platform_may_sell(model: ModelFacts, expect: Expect) -> None:
     check(platform_may_sell(model), expect)
 
 
-@pytest.mark.parametrize(
-    ("buyer", "generation", "model", "channel", "expect"),
-    [
-        (MAKER, GENERATION, PUBLIC_MODEL, SaleChannel.PLATFORM, allowed(Rule.R7, "behalf")),
-        (STRANGER, GENERATION, PUBLIC_MODEL, SaleChannel.OWNER, allowed(Rule.R6, "directly")),
-        (
-            MAKER,
-            GENERATION,
-            PRIVATE_MODEL,
-            SaleChannel.PLATFORM,
-            refused(Rule.R7, "not published", "ask the owner"),
-        ),
-        (MAKER, GENERATION, PRIVATE_MODEL, SaleChannel.OWNER, allowed(Rule.R6)),
-        (MAKER, NEAR_COPY, PUBLIC_MODEL, SaleChannel.PLATFORM, refused(Rule.R11, "too close")),
-        (MAKER, NEAR_COPY, PUBLIC_MODEL, SaleChannel.OWNER, refused(Rule.R11)),
-        (MAKER, CLEARED_NEAR_COPY, PUBLIC_MODEL, SaleChannel.OWNER, allowed(Rule.R6)),
-        (OWNER, GENERATION, PUBLIC_MODEL, SaleChannel.OWNER, refused(Rule.R3, "you own")),
-    ],
-    ids=[
-        "maker_buys_platform_offer_of_public_model",
-        "stranger_buys_owners_direct_offer",
-        "platform_cannot_sell_for_unpublished_model",
-        "owner_may_sell_directly_after_unpublishing",
-        "near_copy_not_sold_by_platform",
-        "near_copy_not_sold_by_owner",
-        "cleared_near_copy_sold",
-        "owner_cannot_buy_own_image",
-    ],
+# The licenses granted on GENERATION, as `licenses` arguments see them.
+LICENSED = grant(MAKER, GENERATION.id, Purpose.PERSONAL)
+LICENSED_EXCLUSIVELY = grant(MAKER, GENERATION.id, Purpose.COMMERCIAL, exclusive=True)
+IS_EXCLUSIVE = refused(Rule.R8, "licensed exclusively")
+ALREADY_LICENSED = refused(Rule.R8, "already holds a license", "cannot be licensed exclusively")
+
+
+@table(
+    Case("no_license_leaves_an_offer_open", None, allowed(Rule.R8, "no exclusive")),
+    Case(
+        "no_license_allows_an_exclusive_one",
+        None,
+        allowed(Rule.R8, "alone"),
+        offer=EXCLUSIVE_OFFER,
+    ),
+    Case(
+        "a_license_leaves_other_offers_open",
+        None,
+        allowed(Rule.R8),
+        grants=(LICENSED,),
+    ),
+    Case(
+        "a_license_closes_an_exclusive_offer",
+        None,
+        ALREADY_LICENSED,
+        offer=EXCLUSIVE_OFFER,
+        grants=(LICENSED,),
+    ),
+    Case(
+        "an_exclusive_license_closes_a_direct_offer",
+        None,
+        IS_EXCLUSIVE,
+        grants=(LICENSED_EXCLUSIVELY,),
+    ),
+    Case(
+        "an_exclusive_license_closes_a_model_wide_offer",
+        None,
+        IS_EXCLUSIVE,
+        offer=MODEL_WIDE_OFFER,
+        grants=(LICENSED, LICENSED_EXCLUSIVELY),
+    ),
+    Case(
+        "an_exclusive_license_closes_a_second_exclusive_offer",
+        None,
+        IS_EXCLUSIVE,
+        offer=EXCLUSIVE_OFFER,
+        grants=(LICENSED_EXCLUSIVELY,),
+    ),
+    Case(
+        "an_expired_exclusive_license_still_closes_the_image",
+        None,
+        IS_EXCLUSIVE,
+        grants=(replace(LICENSED_EXCLUSIVELY, expires_at=NOW - timedelta(days=1)),),
+    ),
+    Case(
+        "a_revoked_exclusive_license_closes_nothing",
+        None,
+        allowed(Rule.R8),
+        grants=(replace(LICENSED_EXCLUSIVELY, revoked=True),),
+    ),
+    Case(
+        "a_revoked_license_does_not_close_an_exclusive_offer",
+        None,
+        allowed(Rule.R8, "alone"),
+        offer=EXCLUSIVE_OFFER,
+        grants=(replace(LICENSED, revoked=True),),
+    ),
+    Case(
+        "an_exclusive_license_on_another_image_closes_nothing",
+        None,
+        allowed(Rule.R8, "alone"),
+        offer=EXCLUSIVE_OFFER,
+        grants=(grant(MAKER, OTHER_GENERATION.id, Purpose.PERSONAL, exclusive=True),),
+    ),
 )
-def test_may_buy_license(
-    buyer: uuid.UUID,
-    generation: GenerationFacts,
-    model: ModelFacts,
-    channel: SaleChannel,
-    expect: Expect,
-) -> None:
-    check(may_buy_license(buyer, generation, model, channel), expect)
+def test_exclusivity_permits(case: Case) -> None:
+    check(exclusivity_permits(case.generation, case.offer, case.grants), case.expect)
+
+
+@table(
+    Case("direct_offer_open", None, allowed(Rule.R6, "directly")),
+    Case(
+        "model_wide_offer_of_public_model_open",
+        None,
+        allowed(Rule.R7, "behalf"),
+        offer=MODEL_WIDE_OFFER,
+    ),
+    Case(
+        "model_wide_offer_of_private_model_closed",
+        None,
+        refused(Rule.R7, "not published", "ask the owner"),
+        model=PRIVATE_MODEL,
+        offer=MODEL_WIDE_OFFER,
+    ),
+    Case("direct_offer_of_private_model_open", None, allowed(Rule.R6), model=PRIVATE_MODEL),
+    Case("withdrawn_offer_closed", None, refused(Rule.R6, "withdrew"), offer=WITHDRAWN_OFFER),
+    Case(
+        "exclusive_license_closes_direct_offer",
+        None,
+        IS_EXCLUSIVE,
+        grants=(LICENSED_EXCLUSIVELY,),
+    ),
+    Case(
+        "exclusive_license_closes_model_wide_offer",
+        None,
+        IS_EXCLUSIVE,
+        offer=MODEL_WIDE_OFFER,
+        grants=(LICENSED_EXCLUSIVELY,),
+    ),
+    Case(
+        "license_closes_exclusive_model_wide_offer",
+        None,
+        ALREADY_LICENSED,
+        offer=EXCLUSIVE_MODEL_WIDE_OFFER,
+        grants=(LICENSED,),
+    ),
+    Case(
+        "exclusive_offer_open_before_any_license",
+        None,
+        allowed(Rule.R6),
+        offer=EXCLUSIVE_OFFER,
+    ),
+)
+def test_may_take_offer(case: Case) -> None:
+    check(may_take_offer(case.generation, case.model, case.offer, case.grants), case.expect)
+
+
+@table(
+    Case(
+        "maker_buys_platform_offer_of_public_model",
+        MAKER,
+        allowed(Rule.R7, "behalf"),
+        offer=MODEL_WIDE_OFFER,
+    ),
+    Case("stranger_buys_owners_direct_offer", STRANGER, allowed(Rule.R6, "directly")),
+    Case(
+        "platform_cannot_sell_for_unpublished_model",
+        MAKER,
+        refused(Rule.R7, "not published", "ask the owner"),
+        model=PRIVATE_MODEL,
+        offer=MODEL_WIDE_OFFER,
+    ),
+    Case(
+        "owner_may_sell_directly_after_unpublishing",
+        MAKER,
+        allowed(Rule.R6),
+        model=PRIVATE_MODEL,
+    ),
+    Case(
+        "near_copy_not_sold_by_platform",
+        MAKER,
+        refused(Rule.R11, "too close"),
+        generation=NEAR_COPY,
+        offer=MODEL_WIDE_OFFER,
+    ),
+    Case("near_copy_not_sold_by_owner", MAKER, refused(Rule.R11), generation=NEAR_COPY),
+    Case("cleared_near_copy_sold", MAKER, allowed(Rule.R6), generation=CLEARED_NEAR_COPY),
+    Case("owner_cannot_buy_own_image", OWNER, refused(Rule.R3, "you own")),
+    Case(
+        "owner_cannot_buy_own_image_whatever_its_licenses",
+        OWNER,
+        refused(Rule.R3, "you own"),
+        grants=(LICENSED_EXCLUSIVELY,),
+    ),
+    Case("withdrawn_offer_not_sold", STRANGER, refused(Rule.R6, "withdrew"), offer=WITHDRAWN_OFFER),
+    Case(
+        "second_buyer_refused_while_an_exclusive_license_is_held",
+        STRANGER,
+        IS_EXCLUSIVE,
+        grants=(LICENSED_EXCLUSIVELY,),
+    ),
+    Case(
+        "exclusive_holder_cannot_buy_again",
+        MAKER,
+        IS_EXCLUSIVE,
+        offer=MODEL_WIDE_OFFER,
+        grants=(LICENSED_EXCLUSIVELY,),
+    ),
+    Case(
+        "exclusive_license_not_sold_over_a_license",
+        STRANGER,
+        ALREADY_LICENSED,
+        offer=EXCLUSIVE_OFFER,
+        grants=(LICENSED,),
+    ),
+    Case(
+        "exclusive_license_sold_to_the_first_buyer",
+        STRANGER,
+        allowed(Rule.R6),
+        offer=EXCLUSIVE_OFFER,
+    ),
+    Case(
+        "near_copy_refusal_comes_before_exclusivity",
+        STRANGER,
+        refused(Rule.R11),
+        generation=NEAR_COPY,
+        grants=(LICENSED_EXCLUSIVELY,),
+    ),
+)
+def test_may_buy_license(case: Case) -> None:
+    decision = may_buy_license(actor(case), case.generation, case.model, case.offer, case.grants)
+    check(decision, case.expect)
+
+
+PRIVATE_OFFERS = refused(Rule.R5, "private", "owner", "maker", "licensees")
+
+
+@table(
+    Case(
+        "owner_sees_model_wide_offer_of_private_model",
+        OWNER,
+        allowed(Rule.R3),
+        model=PRIVATE_MODEL,
+        offer=MODEL_WIDE_OFFER,
+    ),
+    Case(
+        "maker_sees_model_wide_offer_of_private_model",
+        MAKER,
+        allowed(Rule.R4),
+        model=PRIVATE_MODEL,
+        offer=MODEL_WIDE_OFFER,
+    ),
+    Case(
+        "licensee_sees_model_wide_offer_of_private_model",
+        LICENSEE,
+        allowed(Rule.R8),
+        model=PRIVATE_MODEL,
+        offer=MODEL_WIDE_OFFER,
+        grants=(grant(LICENSEE, GENERATION.id, Purpose.PERSONAL),),
+    ),
+    Case(
+        "stranger_refused_model_wide_offer_of_private_model",
+        STRANGER,
+        PRIVATE_OFFERS,
+        model=PRIVATE_MODEL,
+        offer=MODEL_WIDE_OFFER,
+    ),
+    Case(
+        "expired_licensee_refused_model_wide_offer_of_private_model",
+        LICENSEE,
+        PRIVATE_OFFERS,
+        model=PRIVATE_MODEL,
+        offer=MODEL_WIDE_OFFER,
+        grants=(grant(LICENSEE, GENERATION.id, Purpose.PERSONAL, expires_at=NOW),),
+    ),
+    Case(
+        "anonymous_refused_model_wide_offer_of_private_model",
+        ANONYMOUS,
+        PRIVATE_OFFERS,
+        model=PRIVATE_MODEL,
+        offer=MODEL_WIDE_OFFER,
+    ),
+    Case(
+        "stranger_sees_model_wide_offer_of_public_model",
+        STRANGER,
+        allowed(Rule.R7, "public"),
+        offer=MODEL_WIDE_OFFER,
+    ),
+    Case(
+        "stranger_sees_direct_offer_of_private_model",
+        STRANGER,
+        allowed(Rule.R6, "owner offers"),
+        model=PRIVATE_MODEL,
+    ),
+    Case("stranger_sees_direct_offer_of_public_model", STRANGER, allowed(Rule.R6)),
+)
+def test_may_view_offer(case: Case) -> None:
+    decision = may_view_offer(
+        case.actor, case.generation, case.model, case.offer, case.grants, at=case.at
+    )
+    check(decision, case.expect)
+
+
+ONLY_ITS_PARTIES = refused(Rule.R8, "only the owner", "holder")
+
+
+@table(
+    Case("licensor_sees_it", OWNER, allowed(Rule.R8, "granted"), grants=(LICENSED,)),
+    Case("licensee_sees_it", MAKER, allowed(Rule.R8, "hold"), grants=(LICENSED,)),
+    Case(
+        "licensee_sees_a_revoked_one",
+        MAKER,
+        allowed(Rule.R8),
+        grants=(replace(LICENSED, revoked=True),),
+    ),
+    Case(
+        "licensee_sees_an_expired_one",
+        MAKER,
+        allowed(Rule.R8),
+        grants=(replace(LICENSED, expires_at=NOW - timedelta(days=1)),),
+    ),
+    Case("another_licensee_refused", LICENSEE, ONLY_ITS_PARTIES, grants=(LICENSED,)),
+    Case("stranger_refused", STRANGER, ONLY_ITS_PARTIES, grants=(LICENSED,)),
+    Case("anonymous_refused", ANONYMOUS, ONLY_ITS_PARTIES, grants=(LICENSED,)),
+)
+def test_may_view_license(case: Case) -> None:
+    [license_] = case.grants
+    check(may_view_license(case.actor, license_), case.expect)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from hallmark.accounts.models import User
 from hallmark.artworks.models import Artwork
 from hallmark.artworks.service import UploadOutcome, UploadResult, upload_artwork
 from hallmark.errors import Conflict
-from hallmark.generations.service import clear_near_copy, generation_facts, record_generation
+from hallmark.generations.facts import generation_facts
+from hallmark.generations.service import clear_near_copy, record_generation
 from hallmark.instance import Instance
 from hallmark.samples import SAMPLE_ARTISTS, SampleWork, sample_works
 from hallmark.samples.edits import COPY_EDITS

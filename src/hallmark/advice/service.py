@@ -12,17 +12,17 @@ from hallmark import rights
 from hallmark.accounts.models import User
 from hallmark.db import utcnow
 from hallmark.errors import NotFound
+from hallmark.generations.facts import generation_facts
 from hallmark.generations.models import Generation
 from hallmark.generations.repository import GenerationRepository
-from hallmark.generations.service import generation_facts
 from hallmark.instance import Instance
+from hallmark.licensing.facts import usage_grant
 from hallmark.licensing.repository import LicensingRepository
-from hallmark.licensing.service import usage_grant
 from hallmark.provenance.service import VerificationReport, verify_file
 from hallmark.rights.advisor import Action, Answer, ExternalImage, HallmarkImage, advise
 from hallmark.rights.policies import load_policies
+from hallmark.styles.facts import model_facts
 from hallmark.styles.repository import StyleRepository
-from hallmark.styles.service import model_facts
 
 # How other services name themselves in the content credentials they write.
 GENERATOR_SERVICES = {

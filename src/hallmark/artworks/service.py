@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from hallmark import rights
 from hallmark.accounts.models import User
+from hallmark.artworks.facts import artwork_facts
 from hallmark.artworks.images import inspect_image
 from hallmark.artworks.models import Artwork
 from hallmark.artworks.repository import ArtworkRepository
@@ -249,10 +250,3 @@ def delete_artwork(session: Session, instance: Instance, user: User, artwork_id:
         ) from error
     delete_blob_when_unused(session, instance.blobs, sha256)
     instance.copy_guard.unrecord_after_commit(session, fingerprint_ids)
-
-
-def artwork_facts(artwork: Artwork) -> rights.ArtworkFacts:
-    """The facts the rules need about an artwork."""
-    return rights.ArtworkFacts(
-        id=artwork.id, owner_id=artwork.owner_id, training_opt_out=artwork.training_opt_out
-    )

@@ -11,7 +11,6 @@ from hallmark.deps import BlobStoreDep, CurrentUser, SessionDep, blob_response
 from hallmark.generations import service
 from hallmark.generations.repository import GenerationRole
 from hallmark.generations.schemas import GenerationPage, GenerationPublic
-from hallmark.licensing.service import grants_for
 from hallmark.schemas import Limit, Offset
 
 router = APIRouter(prefix="/api/generations", tags=["generations"])
@@ -40,9 +39,8 @@ def read_generation(
     generation_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> GenerationPublic:
     """An image you made, own or hold a license for."""
-    grants = grants_for(session, user.id, generation_id)
     return GenerationPublic.model_validate(
-        service.get_visible_generation(session, user, generation_id, grants)
+        service.get_visible_generation(session, user, generation_id)
     )
 
 
@@ -51,6 +49,5 @@ def download_generation(
     generation_id: uuid.UUID, user: CurrentUser, session: SessionDep, blobs: BlobStoreDep
 ) -> Response:
     """The image file: for its owner, or for a maker who licensed it (R4/R8)."""
-    grants = grants_for(session, user.id, generation_id)
-    generation = service.get_downloadable_generation(session, user, generation_id, grants)
+    generation = service.download_generation(session, user, generation_id)
     return blob_response(blobs, generation.sha256, generation.mime)

@@ -17,30 +17,21 @@ from hallmark.blob_lifecycle import store_blob_for_row
 from hallmark.db import utcnow
 from hallmark.engines import EngineError, GenerationRequest, ModelArtifact, get_engine
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hallmark.generations.facts import generation_facts
 from hallmark.generations.models import Generation
 from hallmark.generations.repository import GenerationRepository, GenerationRole
 from hallmark.instance import Instance
+from hallmark.licensing.facts import usage_grant
+from hallmark.licensing.repository import LicensingRepository
 from hallmark.provenance.manifests import GenerationCredentials
 from hallmark.provenance.service import sign_generated_image
 from hallmark.similarity.service import PreparedImage
+from hallmark.styles.facts import model_facts
 from hallmark.styles.models import StyleModel, StyleStatus
-from hallmark.styles.service import model_facts
 
 MAX_PROMPT_LENGTH = 4000
 MAX_GENERATED_BYTES = 64 * 1024 * 1024
 MAX_GENERATED_PIXELS = 64_000_000
-
-
-def generation_facts(generation: Generation) -> rights.GenerationFacts:
-    """The facts the rules need about a generated image."""
-    return rights.GenerationFacts(
-        id=generation.id,
-        model_id=generation.style_id,
-        owner_id=generation.owner_id,
-        maker_id=generation.maker_id,
-        near_copy=generation.near_copy,
-        near_copy_cleared=generation.near_copy_cleared_at is not None,
-    )
 
 
 def check_may_generate(maker: User, style: StyleModel) -> rights.Decision:
@@ -292,35 +283,68 @@ def sign_generations(
         )
 
 
+def _grants_of(
+    session: Session, viewer: User | None, generation: Generation
+) -> list[rights.UsageGrant]:
+    """The licenses the viewer holds on an image, as the rules see them (R8)."""
+    if viewer is None:
+        return []
+    licenses = LicensingRepository(session).licenses_held_on(viewer.id, generation.id)
+    return [usage_grant(license_) for license_ in licenses]
+
+
+# The functions below read the viewer's licenses themselves; a caller that already holds them as
+# `grants` may pass them instead.
+
+
 def get_visible_generation(
     session: Session,
-    user: User | None,
+    viewer: User | None,
     generation_id: uuid.UUID,
-    grants: Sequence[rights.UsageGrant] = (),
+    grants: Sequence[rights.UsageGrant] | None = None,
 ) -> Generation:
     """A generation for its owner, maker or licensees; to anyone else it does not exist."""
     generation = GenerationRepository(session).get(generation_id)
     if generation is None or not rights.may_view_generation(
-        user.id if user else None, generation_facts(generation), grants, at=utcnow()
+        viewer.id if viewer else None,
+        generation_facts(generation),
+        _grants_of(session, viewer, generation) if grants is None else grants,
+        at=utcnow(),
     ):
         raise NotFound("No such image.")
     return generation
 
 
-def get_downloadable_generation(
+def download_decision(
     session: Session,
-    user: User | None,
-    generation_id: uuid.UUID,
-    grants: Sequence[rights.UsageGrant],
-) -> Generation:
-    """A generation whose file the user may download: the owner, or a licensee (R4/R8)."""
-    generation = get_visible_generation(session, user, generation_id, grants)
-    decision = rights.may_download_generation(
-        user.id if user else None, generation_facts(generation), grants, at=utcnow()
+    viewer: User | None,
+    generation: Generation,
+    grants: Sequence[rights.UsageGrant] | None = None,
+) -> rights.Decision:
+    """Whether the viewer may download an image's file: its owner, or a licensee (R4/R8)."""
+    return rights.may_download_generation(
+        viewer.id if viewer else None,
+        generation_facts(generation),
+        _grants_of(session, viewer, generation) if grants is None else grants,
+        at=utcnow(),
     )
+
+
+def download_generation(
+    session: Session,
+    viewer: User | None,
+    generation_id: uuid.UUID,
+    grants: Sequence[rights.UsageGrant] | None = None,
+) -> Generation:
+    """The image whose file the viewer may download; a viewer who may not see it finds none."""
+    generation = get_visible_generation(session, viewer, generation_id, grants)
+    decision = download_decision(session, viewer, generation, grants)
     if not decision.allowed:
         raise Forbidden(decision.reason, rule=decision.rule)
     return generation
+
+
+get_downloadable_generation = download_generation  # the name the command line and tour call
 
 
 def list_generations(

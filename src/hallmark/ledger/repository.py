@@ -30,6 +30,15 @@ class LedgerRepository:
         )
         return int(self.session.scalar(query) or 0)
 
+    def total_of_kind(self, account: str, currency: str, kind: str) -> int:
+        """The sum of an account's entries of one kind (sales, payouts) in one currency."""
+        query = select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
+            LedgerEntry.account == account,
+            LedgerEntry.currency == currency,
+            LedgerEntry.kind == kind,
+        )
+        return int(self.session.scalar(query) or 0)
+
     def balances(self) -> dict[tuple[str, str], int]:
         """Every account's balance per currency."""
         query = select(

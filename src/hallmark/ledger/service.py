@@ -113,9 +113,8 @@ def record_payout(
 
 def paid_out(session: Session, owner_id: uuid.UUID, currency: str) -> int:
     """The total ever paid out to an owner."""
-    entries = LedgerRepository(session).entries_of_account(payable_account(owner_id))
-    return sum(
-        e.amount_minor for e in entries if e.kind == EntryKind.PAYOUT and e.currency == currency
+    return LedgerRepository(session).total_of_kind(
+        payable_account(owner_id), currency, EntryKind.PAYOUT
     )
 
 

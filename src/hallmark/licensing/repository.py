@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from hallmark.generations.models import Generation
 from hallmark.licensing.models import License, LicenseOffer
+from hallmark.styles.models import StyleModel
+
+
+class SalesTotal(NamedTuple):
+    """One model's sales in one calendar month (UTC) and currency, totalled by the database."""
+
+    style_id: uuid.UUID
+    style_name: str
+    month: str
+    currency: str
+    sales: int
+    gross_minor: int
+    earned_minor: int
 
 
 class LicensingRepository:
@@ -71,19 +85,49 @@ class LicensingRepository:
         query = select(License).where(License.generation_id == generation_id)
         return list(self.session.scalars(query.order_by(License.created_at, License.id)))
 
+    def licenses_held_on(self, licensee_id: uuid.UUID, generation_id: uuid.UUID) -> list[License]:
+        """The licenses one buyer holds on one image, oldest first."""
+        query = select(License).where(
+            License.licensee_id == licensee_id, License.generation_id == generation_id
+        )
+        return list(self.session.scalars(query.order_by(License.created_at, License.id)))
+
     def licenses_of_licensee(self, licensee_id: uuid.UUID) -> list[License]:
         """A buyer's licenses, newest first."""
         query = select(License).where(License.licensee_id == licensee_id)
         return list(self.session.scalars(query.order_by(License.created_at.desc(), License.id)))
 
-    def licenses_of_licensor(
-        self, licensor_id: uuid.UUID, since: datetime | None = None
-    ) -> list[License]:
-        """An owner's sales, oldest first."""
-        query = select(License).where(License.licensor_id == licensor_id)
-        if since is not None:
-            query = query.where(License.created_at >= since)
-        return list(self.session.scalars(query.order_by(License.created_at, License.id)))
+    def _month_of_sale(self) -> ColumnElement[str]:
+        """A license's calendar month in UTC, as 'YYYY-MM', in the database's own dialect."""
+        if self.session.get_bind().dialect.name == "sqlite":
+            # SQLite holds the UTC time as text without its zone.
+            return func.strftime("%Y-%m", License.created_at)
+        return func.to_char(func.timezone("UTC", License.created_at), "YYYY-MM")
+
+    def sales_by_model_and_month(self, licensor_id: uuid.UUID) -> list[SalesTotal]:
+        """An owner's sales totalled per model, month and currency: newest month first, then by
+        model name from Z to A, then in the order of each group's first sale."""
+        month = self._month_of_sale()
+        query = (
+            select(
+                Generation.style_id,
+                StyleModel.name,
+                month,
+                License.currency,
+                func.count(License.id),
+                func.sum(License.price_minor),
+                func.sum(License.owner_share_minor),
+            )
+            .join(Generation, Generation.id == License.generation_id)
+            .join(StyleModel, StyleModel.id == Generation.style_id)
+            .where(License.licensor_id == licensor_id)
+            .group_by(Generation.style_id, StyleModel.name, month, License.currency)
+            .order_by(month.desc(), StyleModel.name.desc(), func.min(License.created_at))
+        )
+        return [
+            SalesTotal(style_id, name, str(when), currency, int(sales), int(gross), int(earned))
+            for style_id, name, when, currency, sales, gross, earned in self.session.execute(query)
+        ]
 
     def all_licenses(self) -> list[License]:
         """Every license, for reconciliation."""

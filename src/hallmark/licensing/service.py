@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,19 +14,21 @@ from hallmark import rights
 from hallmark.accounts.models import User
 from hallmark.db import after_transaction, utcnow
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hallmark.generations import service as generations
+from hallmark.generations.facts import generation_facts
 from hallmark.generations.models import Generation
 from hallmark.generations.repository import GenerationRepository
-from hallmark.generations.service import generation_facts
 from hallmark.ledger import service as ledger
 from hallmark.ledger.repository import LedgerRepository
 from hallmark.licensing.certificates import CertificateSigner
+from hallmark.licensing.facts import offer_facts, usage_grant
 from hallmark.licensing.models import License, LicenseOffer
 from hallmark.licensing.payments import PaymentProvider, PaymentRequest
 from hallmark.licensing.repository import LicensingRepository
 from hallmark.licensing.terms import LicenseTerms, terms_from_template
+from hallmark.styles.facts import model_facts
 from hallmark.styles.models import StyleModel
 from hallmark.styles.repository import StyleRepository
-from hallmark.styles.service import model_facts
 
 MAX_IDEMPOTENCY_KEY = 128
 
@@ -58,7 +59,7 @@ def create_offer(
         overrides=overrides,
     )
     if generation_id is not None:
-        generation = _visible_generation(session, owner, generation_id)
+        generation = generations.get_visible_generation(session, owner, generation_id)
         subject_owner = generation.owner_id
         decision = rights.may_license_generation(generation_facts(generation))
         if not decision.allowed:
@@ -89,7 +90,7 @@ def create_offer(
 def withdraw_offer(session: Session, owner: User, offer_id: uuid.UUID) -> LicenseOffer:
     """The owner stops an offer; licenses already sold under it stay valid."""
     offer = LicensingRepository(session).get_offer(offer_id)
-    if offer is None or offer.owner_id != owner.id:
+    if offer is None or not rights.may_set_offer(owner.id, offer.owner_id).allowed:
         raise NotFound("No such offer.")
     if offer.withdrawn_at is None:
         offer.withdrawn_at = utcnow()
@@ -111,68 +112,50 @@ class ApplicableOffer:
     terms: LicenseTerms
 
 
-def _channel(offer: LicenseOffer) -> rights.SaleChannel:
-    """A model-wide offer is sold by the platform (R7); an offer on one image by its owner (R6)."""
-    return rights.SaleChannel.PLATFORM if offer.style_id else rights.SaleChannel.OWNER
+def _licenses_on(session: Session, generation: Generation) -> list[rights.UsageGrant]:
+    """Every license granted on an image, as the rules see them."""
+    licenses = LicensingRepository(session).licenses_for_image(generation.id)
+    return [usage_grant(license_) for license_ in licenses]
 
 
 def _open_offers(
-    session: Session, generation: Generation, style: StyleModel
+    session: Session,
+    generation: Generation,
+    style: StyleModel,
+    licenses: list[rights.UsageGrant],
 ) -> list[ApplicableOffer]:
-    """The offers a buyer could take now: none once the image is licensed exclusively."""
-    repository = LicensingRepository(session)
-    licenses = [lic for lic in repository.licenses_for_image(generation.id) if not lic.revoked_at]
-    if any(lic.exclusive for lic in licenses):
-        return []
+    """The offers a buyer could take now (R6/R7/R8): none once the image is licensed exclusively."""
+    image, model = generation_facts(generation), model_facts(style)
     found = []
-    for offer in repository.active_offers_for(generation.id, generation.style_id):
-        if offer.exclusive and licenses:
-            continue  # an exclusive license cannot be sold over existing licenses
-        channel = _channel(offer)
-        if (
-            channel is rights.SaleChannel.PLATFORM
-            and not rights.platform_may_sell(model_facts(style)).allowed
-        ):
-            continue
-        found.append(ApplicableOffer(offer, channel, LicenseTerms.from_dict(offer.terms)))
+    for offer in LicensingRepository(session).active_offers_for(generation.id, style.id):
+        facts = offer_facts(offer)
+        if rights.may_take_offer(image, model, facts, licenses).allowed:
+            found.append(ApplicableOffer(offer, facts.channel, LicenseTerms.from_dict(offer.terms)))
     return found
-
-
-def _visible_generation(session: Session, user: User, generation_id: uuid.UUID) -> Generation:
-    """The image if the user may see it (owner, maker, licensee); otherwise it does not exist."""
-    generation = GenerationRepository(session).get(generation_id)
-    if generation is None:
-        raise NotFound("No such image.")
-    grants = grants_for(session, user.id, generation.id)
-    facts = generation_facts(generation)
-    if not rights.may_view_generation(user.id, facts, grants, at=utcnow()).allowed:
-        raise NotFound("No such image.")
-    return generation
-
-
-def _offered_generation(
-    session: Session, user: User, generation_id: uuid.UUID
-) -> tuple[Generation, StyleModel, list[ApplicableOffer]]:
-    """An image the user may see, or one its owner offers for licensing; with its open offers."""
-    generation = GenerationRepository(session).get(generation_id)
-    if generation is None:
-        raise NotFound("No such image.")
-    style = StyleRepository(session).get(generation.style_id)
-    assert style is not None
-    offers = _open_offers(session, generation, style)
-    facts = generation_facts(generation)
-    grants = grants_for(session, user.id, generation.id)
-    if not offers and not rights.may_view_generation(user.id, facts, grants, at=utcnow()).allowed:
-        raise NotFound("No such image.")
-    return generation, style, offers
 
 
 def offers_for_image(
     session: Session, user: User, generation_id: uuid.UUID
 ) -> list[ApplicableOffer]:
-    """The licenses a user could buy for an image now."""
-    generation, _, offers = _offered_generation(session, user, generation_id)
-    if not rights.may_license_generation(generation_facts(generation)).allowed:
+    """The licenses a user could buy for an image now: the open offers they may see (R5-R8).
+
+    With no open offer to show, an image exists only for those who may see it.
+    """
+    generation = GenerationRepository(session).get(generation_id)
+    if generation is None:
+        raise NotFound("No such image.")
+    style = StyleRepository(session).get(generation.style_id)
+    assert style is not None
+    licenses = _licenses_on(session, generation)
+    image, model, now = generation_facts(generation), model_facts(style), utcnow()
+    offers = [
+        found
+        for found in _open_offers(session, generation, style, licenses)
+        if rights.may_view_offer(user.id, image, model, offer_facts(found.offer), licenses, at=now)
+    ]
+    if not offers and not rights.may_view_generation(user.id, image, licenses, at=now).allowed:
+        raise NotFound("No such image.")
+    if not rights.may_license_generation(image).allowed:
         return []
     return offers
 
@@ -227,14 +210,23 @@ def purchase_license(
     style = StyleRepository(session).get(generation.style_id) if generation else None
     if generation is None or style is None:
         raise NotFound("No such image.")
+    licenses = _licenses_on(session, generation)
     chosen = next(
-        (found for found in _open_offers(session, generation, style) if found.offer.id == offer_id),
+        (
+            found
+            for found in _open_offers(session, generation, style, licenses)
+            if found.offer.id == offer_id
+        ),
         None,
     )
     if chosen is None:
-        raise _closed_or_unknown(session, buyer, generation, style, offer_id)
+        raise _closed_or_unknown(session, buyer, generation, style, offer_id, licenses)
     decision = rights.may_buy_license(
-        buyer.id, generation_facts(generation), model_facts(style), chosen.channel
+        buyer.id,
+        generation_facts(generation),
+        model_facts(style),
+        offer_facts(chosen.offer),
+        licenses,
     )
     if not decision.allowed:
         raise Forbidden(decision.reason, rule=decision.rule)
@@ -295,22 +287,27 @@ def purchase_license(
 
 
 def _closed_or_unknown(
-    session: Session, buyer: User, generation: Generation, style: StyleModel, offer_id: uuid.UUID
+    session: Session,
+    buyer: User,
+    generation: Generation,
+    style: StyleModel,
+    offer_id: uuid.UUID,
+    licenses: list[rights.UsageGrant],
 ) -> Conflict | NotFound:
-    """Why an offer cannot be taken: closed, if the buyer could have seen it; else unknown."""
+    """Why an offer cannot be taken: closed, if the buyer may see it (R5-R7); else unknown."""
     offer = LicensingRepository(session).get_offer(offer_id)
-    applies = offer is not None and (
-        offer.generation_id == generation.id or offer.style_id == generation.style_id
-    )
-    grants = grants_for(session, buyer.id, generation.id)
-    could_see = (
-        rights.may_view_generation(
-            buyer.id, generation_facts(generation), grants, at=utcnow()
+    if (
+        offer is not None
+        and (offer.generation_id == generation.id or offer.style_id == style.id)
+        and rights.may_view_offer(
+            buyer.id,
+            generation_facts(generation),
+            model_facts(style),
+            offer_facts(offer),
+            licenses,
+            at=utcnow(),
         ).allowed
-        or (offer is not None and offer.generation_id is not None)
-        or rights.platform_may_sell(model_facts(style)).allowed
-    )
-    if applies and could_see:
+    ):
         return Conflict("This offer is no longer open for this image.")
     return NotFound("No such offer for this image.")
 
@@ -328,33 +325,18 @@ def grants_for(
     """The user's licenses on an image, as the rules see them."""
     if user_id is None:
         return []
-    return [
-        usage_grant(lic)
-        for lic in LicensingRepository(session).licenses_for_image(generation_id)
-        if lic.licensee_id == user_id
-    ]
-
-
-def usage_grant(license_: License) -> rights.UsageGrant:
-    """A license as the rules see it."""
-    return rights.UsageGrant(
-        licensor_id=license_.licensor_id,
-        licensee_id=license_.licensee_id,
-        subject_id=license_.generation_id,
-        purposes=frozenset(rights.Purpose(p) for p in license_.terms["purposes"]),
-        starts_at=license_.starts_at,
-        expires_at=license_.expires_at,
-        revoked=license_.revoked_at is not None,
-    )
+    licenses = LicensingRepository(session).licenses_held_on(user_id, generation_id)
+    return [usage_grant(license_) for license_ in licenses]
 
 
 def licenses_for_image(session: Session, user: User, generation_id: uuid.UUID) -> list[License]:
     """The owner sees every license on their image; a licensee sees their own."""
-    generation = _visible_generation(session, user, generation_id)
-    licenses = LicensingRepository(session).licenses_for_image(generation.id)
-    if user.id == generation.owner_id:
-        return licenses
-    return [lic for lic in licenses if lic.licensee_id == user.id]
+    generation = generations.get_visible_generation(session, user, generation_id)
+    return [
+        license_
+        for license_ in LicensingRepository(session).licenses_for_image(generation.id)
+        if rights.may_view_license(user.id, usage_grant(license_)).allowed
+    ]
 
 
 def my_purchases(session: Session, user: User) -> list[License]:
@@ -365,7 +347,7 @@ def my_purchases(session: Session, user: User) -> list[License]:
 def get_license(session: Session, user: User, license_id: uuid.UUID) -> License:
     """A license for one of its two parties; to anyone else it does not exist."""
     license_ = LicensingRepository(session).get_license(license_id)
-    if license_ is None or user.id not in (license_.licensor_id, license_.licensee_id):
+    if license_ is None or not rights.may_view_license(user.id, usage_grant(license_)).allowed:
         raise NotFound("No such license.")
     return license_
 
@@ -385,27 +367,8 @@ class EarningsRow:
 
 def earnings_by_model_and_month(session: Session, owner: User) -> list[EarningsRow]:
     """The owner's sales grouped by model and calendar month (UTC), newest month first."""
-    licenses = LicensingRepository(session).licenses_of_licensor(owner.id)
-    generations = GenerationRepository(session)
-    styles = StyleRepository(session)
-    totals: dict[tuple[uuid.UUID, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    names: dict[uuid.UUID, str] = {}
-    for lic in licenses:
-        generation = generations.get(lic.generation_id)
-        assert generation is not None
-        style_id = generation.style_id
-        if style_id not in names:
-            style = styles.get(style_id)
-            names[style_id] = style.name if style else str(style_id)
-        bucket = totals[(style_id, lic.created_at.strftime("%Y-%m"), lic.currency)]
-        bucket[0] += 1
-        bucket[1] += lic.price_minor
-        bucket[2] += lic.owner_share_minor
-    rows = [
-        EarningsRow(style_id, names[style_id], month, currency, *values)
-        for (style_id, month, currency), values in totals.items()
-    ]
-    return sorted(rows, key=lambda r: (r.month, r.style_name), reverse=True)
+    totals = LicensingRepository(session).sales_by_model_and_month(owner.id)
+    return [EarningsRow(*total) for total in totals]
 
 
 # ------------------------------------------------------------------------------- certificates

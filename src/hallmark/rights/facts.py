@@ -75,7 +75,8 @@ class GenerationFacts:
 
 @dataclass(frozen=True)
 class UsageGrant:
-    """A license as the rules see it: who may do what with which work, and until when (R8)."""
+    """A license as the rules see it: who may do what with which work, until when, and whether
+    its holder alone may (R8)."""
 
     licensor_id: uuid.UUID
     licensee_id: uuid.UUID
@@ -84,6 +85,7 @@ class UsageGrant:
     starts_at: datetime | None = None
     expires_at: datetime | None = None
     revoked: bool = False
+    exclusive: bool = False
 
     def in_force(self, at: datetime) -> bool:
         """Whether the grant is valid at the given moment."""
@@ -92,6 +94,16 @@ class UsageGrant:
         if self.starts_at is not None and at < self.starts_at:
             return False
         return self.expires_at is None or at < self.expires_at
+
+
+@dataclass(frozen=True)
+class OfferFacts:
+    """An owner's standing license offer as the rules see it: who sells it, whether it sells an
+    exclusive license, and whether it was withdrawn (R6/R7/R8)."""
+
+    channel: SaleChannel
+    exclusive: bool = False
+    withdrawn: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from hallmark.rights.facts import (
     ArtworkFacts,
     GenerationFacts,
     ModelFacts,
+    OfferFacts,
     ProceedsSplit,
     Purpose,
     RegisteredWork,
@@ -238,23 +239,24 @@ def platform_may_sell(model: ModelFacts) -> Decision:
     return refuse(Rule.R7, "The platform sells licenses only for images of public models.")
 
 
-def may_buy_license(
-    buyer_id: uuid.UUID,
+def may_take_offer(
     generation: GenerationFacts,
     model: ModelFacts,
-    channel: SaleChannel,
+    offer: OfferFacts,
+    licenses: Iterable[UsageGrant],
 ) -> Decision:
-    """R6/R7/R11: anyone but the owner may license an offered image that is not an open near-copy.
+    """R6/R7/R8: whether an offer on an image is open now, whoever would take it.
 
     The owner's own offer on an image is theirs to make (R6); a model-wide offer is sold by the
-    platform on the owner's behalf, which it may do only while the model is public (R7).
+    platform on the owner's behalf, which it may do only while the model is public (R7); neither
+    sells past an exclusive license (R8). `licenses` are the licenses granted on the image.
     """
-    if buyer_id == generation.owner_id:
-        return refuse(Rule.R3, "You own this image; there is nothing to license.")
-    near_copy = may_license_generation(generation)
-    if not near_copy.allowed:
-        return near_copy
-    if channel is SaleChannel.PLATFORM:
+    if offer.withdrawn:
+        return refuse(Rule.R6, "The owner withdrew this offer.")
+    exclusivity = exclusivity_permits(generation, offer, licenses)
+    if not exclusivity.allowed:
+        return exclusivity
+    if offer.channel is SaleChannel.PLATFORM:
         if not platform_may_sell(model).allowed:
             return refuse(
                 Rule.R7,
@@ -263,6 +265,47 @@ def may_buy_license(
             )
         return allow(Rule.R7, "The platform sells this license on the owner's behalf.")
     return allow(Rule.R6, "The owner offers this license directly.")
+
+
+def may_buy_license(
+    buyer_id: uuid.UUID,
+    generation: GenerationFacts,
+    model: ModelFacts,
+    offer: OfferFacts,
+    licenses: Iterable[UsageGrant],
+) -> Decision:
+    """R3/R6/R7/R8/R11: anyone but the owner may take an open offer on an image that is not an
+    open near-copy; `licenses` are the licenses granted on the image (see `may_take_offer`)."""
+    if buyer_id == generation.owner_id:
+        return refuse(Rule.R3, "You own this image; there is nothing to license.")
+    near_copy = may_license_generation(generation)
+    if not near_copy.allowed:
+        return near_copy
+    return may_take_offer(generation, model, offer, licenses)
+
+
+def may_view_offer(
+    user_id: uuid.UUID | None,
+    generation: GenerationFacts,
+    model: ModelFacts,
+    offer: OfferFacts,
+    grants: Iterable[UsageGrant] = (),
+    *,
+    at: datetime,
+) -> Decision:
+    """R5/R6/R7: whoever may see an image sees its offers; anyone sees an owner's offer on one
+    image, and a model-wide offer while the model is public; no one else learns of it."""
+    seeing = may_view_generation(user_id, generation, grants, at=at)
+    if seeing.allowed:
+        return seeing
+    if offer.channel is SaleChannel.OWNER:
+        return allow(Rule.R6, "The owner offers this image for licensing.")
+    if platform_may_sell(model).allowed:
+        return allow(Rule.R7, "The platform offers images of this public model for licensing.")
+    return refuse(
+        Rule.R5,
+        "This image's model is private: only the owner, the maker and licensees see its offers.",
+    )
 
 
 def split_proceeds(
@@ -280,6 +323,36 @@ def split_proceeds(
 
 
 # ---------------------------------------------------------------------------------------- R8
+
+
+def exclusivity_permits(
+    generation: GenerationFacts, offer: OfferFacts, licenses: Iterable[UsageGrant]
+) -> Decision:
+    """R8: an exclusive license is its holder's alone: once one is granted on an image nothing
+    more is sold on it, and one is sold only while nobody holds a license on the image.
+
+    A license counts until it is revoked, expired or not: an image is licensed exclusively once.
+    """
+    held = [grant for grant in licenses if grant.subject_id == generation.id and not grant.revoked]
+    if any(grant.exclusive for grant in held):
+        return refuse(Rule.R8, "This image is licensed exclusively; no other license is sold.")
+    if offer.exclusive and held:
+        return refuse(
+            Rule.R8,
+            "Someone already holds a license on this image, so it cannot be licensed exclusively.",
+        )
+    if offer.exclusive:
+        return allow(Rule.R8, "Nobody holds a license on this image, so one may hold it alone.")
+    return allow(Rule.R8, "No exclusive license holds this image.")
+
+
+def may_view_license(user_id: uuid.UUID | None, license_: UsageGrant) -> Decision:
+    """R8: a license is seen by its two parties only: the owner who granted it and its holder."""
+    if user_id == license_.licensor_id:
+        return allow(Rule.R8, "You granted this license.")
+    if user_id == license_.licensee_id:
+        return allow(Rule.R8, "You hold this license.")
+    return refuse(Rule.R8, "Only the owner who granted a license and its holder may see it.")
 
 
 def owner_after_license(generation: GenerationFacts, grant: UsageGrant) -> OwnershipDecision:

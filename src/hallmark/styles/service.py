@@ -10,24 +10,18 @@ from sqlalchemy.orm import Session
 
 from hallmark import rights
 from hallmark.accounts.models import User
+from hallmark.artworks.facts import artwork_facts
 from hallmark.artworks.repository import ArtworkRepository
-from hallmark.artworks.service import artwork_facts
 from hallmark.db import utcnow
 from hallmark.engines import default_base_model
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hallmark.styles.facts import model_facts
 from hallmark.styles.models import StyleModel, StyleStatus, StyleTrainingWork
 from hallmark.styles.repository import StyleRepository
 
 KNOWN_ENGINES = ("studio", "diffusers-lora")
 DEFAULT_ENGINE = "studio"
 MAX_TRAINING_WORKS = 500
-
-
-def model_facts(style: StyleModel) -> rights.ModelFacts:
-    """The facts the rules need about a style model."""
-    return rights.ModelFacts(
-        id=style.id, owner_id=style.owner_id, visibility=rights.Visibility(style.visibility)
-    )
 
 
 def _not_trainable(artwork_id: uuid.UUID) -> Forbidden:

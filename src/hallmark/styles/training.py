@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from hallmark import rights
 from hallmark.accounts.models import User
+from hallmark.artworks.facts import artwork_facts
 from hallmark.artworks.repository import ArtworkRepository
-from hallmark.artworks.service import artwork_facts
 from hallmark.db import utcnow
 from hallmark.engines import (
     EngineError,

@@ -31,16 +31,10 @@ def _image_context(
     session: SessionDep, instance: InstanceDep, user: User, generation_id: uuid.UUID
 ) -> dict[str, Any]:
     """What the image page shows this person: the image if they may have it, credentials, offers."""
-    grants = licensing.grants_for(session, user.id, generation_id)
-    generation = generations.get_visible_generation(session, user, generation_id, grants)
+    generation = generations.get_visible_generation(session, user, generation_id)
     owner = session.get(User, generation.owner_id)
     style = session.get(StyleModel, generation.style_id)
     report = verify_file(session, instance, instance.blobs.get(generation.sha256))
-    try:
-        generations.get_downloadable_generation(session, user, generation_id, grants)
-        may_download = True
-    except AppError:
-        may_download = False
     is_owner = generation.owner_id == user.id
     own_offers = [
         offer
@@ -54,7 +48,7 @@ def _image_context(
         "templates": {key: terms.name for key, terms in TEMPLATES.items()},
         "owner": owner.username if owner else "?",
         "style_name": style.name if style else "?",
-        "may_download": may_download,
+        "may_download": generations.download_decision(session, user, generation).allowed,
         "report_lines": report.in_plain_words().splitlines(),
         "verdict": report.verdict,
         "offers": licensing.offers_for_image(session, user, generation_id),

@@ -16,7 +16,6 @@ from hallmark.errors import AppError, NotFound
 from hallmark.generations import service as generations
 from hallmark.jobs import service as jobs
 from hallmark.jobs.models import Job, JobKind
-from hallmark.licensing.service import grants_for
 from hallmark.rate_limits import RateLimiter
 from hallmark.styles import service as styles
 from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
@@ -289,6 +288,5 @@ def image_file(
     user = page_user(request, session)
     if user is None:
         raise NotFound("No such image.")
-    grants = grants_for(session, user.id, generation_id)
-    generation = generations.get_downloadable_generation(session, user, generation_id, grants)
+    generation = generations.download_generation(session, user, generation_id)
     return blob_response(blobs, generation.sha256, generation.mime)
