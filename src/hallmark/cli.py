@@ -470,11 +470,9 @@ def generate(
 
     from hallmark.accounts.models import User
     from hallmark.engines import prompt_notes
-    from hallmark.errors import Forbidden
     from hallmark.generations import service as generations
     from hallmark.jobs import service as jobs
     from hallmark.jobs.schemas import GenerationAsk
-    from hallmark.licensing.service import grants_for
     from hallmark.styles.service import get_visible_style
 
     try:
@@ -506,16 +504,14 @@ def generate(
         out.mkdir(parents=True, exist_ok=True)
         for value in made:
             generation_id = uuid.UUID(value)
-            grants = grants_for(session, maker.id, generation_id)
-            generation = generations.get_visible_generation(session, maker, generation_id, grants)
+            generation = generations.get_visible_generation(session, maker, generation_id)
             owner = session.get(User, generation.owner_id)
             owned_by = f"owned by @{owner.username if owner else '?'}"
             flag = "  NEAR-COPY: held back (R11)" if generation.near_copy else ""
-            try:
-                generations.get_downloadable_generation(session, maker, generation_id, grants)
-            except Forbidden as refusal:
+            decision = generations.download_decision(session, maker, generation)
+            if not decision.allowed:
                 lines.append(
-                    f"{generation_id}  {owned_by}{flag}: {refusal.message} ({refusal.rule})"
+                    f"{generation_id}  {owned_by}{flag}: {decision.reason} ({decision.rule})"
                 )
                 continue
             path = out / f"{generation_id}.png"

@@ -238,8 +238,7 @@ def _license(
         f"the platform keeps {second.platform_share_minor / 100:.2f}"
     )
     for generation in made:
-        grants = licensing.grants_for(session, cleo.id, generation.id)
-        generations.get_downloadable_generation(session, cleo, generation.id, grants)
+        generations.download_generation(session, cleo, generation.id)
         path = out / f"{generation.id}.png"
         path.write_bytes(instance.blobs.get(generation.sha256))
         console.print(f"  cleo, now licensed, downloads {path.name}")

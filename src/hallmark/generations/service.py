@@ -301,14 +301,13 @@ def get_visible_generation(
     session: Session,
     viewer: User | None,
     generation_id: uuid.UUID,
-    grants: Sequence[rights.UsageGrant] | None = None,
 ) -> Generation:
     """A generation for its owner, maker or licensees; to anyone else it does not exist."""
     generation = GenerationRepository(session).get(generation_id)
     if generation is None or not rights.may_view_generation(
         viewer.id if viewer else None,
         generation_facts(generation),
-        _grants_of(session, viewer, generation) if grants is None else grants,
+        _grants_of(session, viewer, generation),
         at=utcnow(),
     ):
         raise NotFound("No such image.")
@@ -319,13 +318,12 @@ def download_decision(
     session: Session,
     viewer: User | None,
     generation: Generation,
-    grants: Sequence[rights.UsageGrant] | None = None,
 ) -> rights.Decision:
     """Whether the viewer may download an image's file: its owner, or a licensee (R4/R8)."""
     return rights.may_download_generation(
         viewer.id if viewer else None,
         generation_facts(generation),
-        _grants_of(session, viewer, generation) if grants is None else grants,
+        _grants_of(session, viewer, generation),
         at=utcnow(),
     )
 
@@ -334,17 +332,13 @@ def download_generation(
     session: Session,
     viewer: User | None,
     generation_id: uuid.UUID,
-    grants: Sequence[rights.UsageGrant] | None = None,
 ) -> Generation:
     """The image whose file the viewer may download; a viewer who may not see it finds none."""
-    generation = get_visible_generation(session, viewer, generation_id, grants)
-    decision = download_decision(session, viewer, generation, grants)
+    generation = get_visible_generation(session, viewer, generation_id)
+    decision = download_decision(session, viewer, generation)
     if not decision.allowed:
         raise Forbidden(decision.reason, rule=decision.rule)
     return generation
-
-
-get_downloadable_generation = download_generation  # the name the command line and tour call
 
 
 def list_generations(

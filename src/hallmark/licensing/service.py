@@ -319,16 +319,6 @@ def _busy() -> Conflict:
 # ------------------------------------------------------------------------------------ queries
 
 
-def grants_for(
-    session: Session, user_id: uuid.UUID | None, generation_id: uuid.UUID
-) -> list[rights.UsageGrant]:
-    """The user's licenses on an image, as the rules see them."""
-    if user_id is None:
-        return []
-    licenses = LicensingRepository(session).licenses_held_on(user_id, generation_id)
-    return [usage_grant(license_) for license_ in licenses]
-
-
 def licenses_for_image(session: Session, user: User, generation_id: uuid.UUID) -> list[License]:
     """The owner sees every license on their image; a licensee sees their own."""
     generation = generations.get_visible_generation(session, user, generation_id)
