@@ -7,6 +7,7 @@ import random
 
 from hallmark.samples import Scene, SceneObject, describe, paint_layers, random_scene
 from hallmark.samples.scenes import KINDS, Kind
+from hallmark.samples.scenes.drawers import DRAWERS
 
 SEEDS = range(64)
 
@@ -82,3 +83,10 @@ def test_every_kind_and_variant_paints_exactly_as_before() -> None:
     assert digest.hexdigest() == (
         "dc023c99c4d6a4d9982f2721e4fd7cde118af53ed2b41da9d146ee9a992a9e13"
     )
+
+
+def test_every_kind_has_a_drawer_and_labels_its_parts_with_its_kind() -> None:
+    assert set(DRAWERS) == set(KINDS)
+    for scene in showcase_scenes():
+        (obj,) = scene.objects
+        assert set(paint_layers(scene, 64).kinds.values()) == {obj.kind}
