@@ -299,7 +299,7 @@ def get_visible_generation(
     grants: Sequence[rights.UsageGrant] = (),
 ) -> Generation:
     """A generation for its owner, maker or licensees; to anyone else it does not exist."""
-    generation = GenerationRepository(session).get(generation_id)
+    generation = GenerationRepository(session).get_or_none(generation_id)
     if generation is None or not rights.may_view_generation(
         user.id if user else None, generation_facts(generation), grants, at=utcnow()
     ):

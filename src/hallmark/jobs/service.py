@@ -196,7 +196,7 @@ def submit_generation(
 
 def get_job(session: Session, user: User, job_id: uuid.UUID) -> Job:
     """A job for the person who asked for it; to anyone else it does not exist."""
-    job = JobRepository(session).get(job_id)
+    job = JobRepository(session).get_or_none(job_id)
     if job is None or job.requester_id != user.id:
         raise NotFound("No such job.")
     return job

@@ -65,14 +65,14 @@ def create_offer(
             raise Forbidden(decision.reason, rule=decision.rule)
     else:
         assert style_id is not None
-        style = StyleRepository(session).get(style_id)
+        style = StyleRepository(session).get_or_none(style_id)
         if style is None or not rights.may_view_model(owner.id, model_facts(style)).allowed:
             raise NotFound("No such style.")
         subject_owner = style.owner_id
     decision = rights.may_set_offer(owner.id, subject_owner)
     if not decision.allowed:
         raise Forbidden(decision.reason, rule=decision.rule)
-    return LicensingRepository(session).add_offer(
+    return LicensingRepository(session).add(
         LicenseOffer(
             owner_id=owner.id,
             style_id=style_id,
@@ -141,8 +141,6 @@ def _open_offers(
 def _visible_generation(session: Session, user: User, generation_id: uuid.UUID) -> Generation:
     """The image if the user may see it (owner, maker, licensee); otherwise it does not exist."""
     generation = GenerationRepository(session).get(generation_id)
-    if generation is None:
-        raise NotFound("No such image.")
     grants = grants_for(session, user.id, generation.id)
     facts = generation_facts(generation)
     if not rights.may_view_generation(user.id, facts, grants, at=utcnow()).allowed:
@@ -155,10 +153,7 @@ def _offered_generation(
 ) -> tuple[Generation, StyleModel, list[ApplicableOffer]]:
     """An image the user may see, or one its owner offers for licensing; with its open offers."""
     generation = GenerationRepository(session).get(generation_id)
-    if generation is None:
-        raise NotFound("No such image.")
     style = StyleRepository(session).get(generation.style_id)
-    assert style is not None
     offers = _open_offers(session, generation, style)
     facts = generation_facts(generation)
     grants = grants_for(session, user.id, generation.id)
@@ -223,8 +218,8 @@ def purchase_license(
         GenerationRepository(session).lock(generation_id)
     except OperationalError as error:
         raise _busy() from error
-    generation = GenerationRepository(session).get(generation_id)
-    style = StyleRepository(session).get(generation.style_id) if generation else None
+    generation = GenerationRepository(session).get_or_none(generation_id)
+    style = StyleRepository(session).get_or_none(generation.style_id) if generation else None
     if generation is None or style is None:
         raise NotFound("No such image.")
     chosen = next(
@@ -275,7 +270,7 @@ def purchase_license(
     )
     try:
         with session.begin_nested():
-            repository.add_license(license_)
+            repository.add(license_)  # the unique constraints decide races
     except IntegrityError:
         again = repository.find_by_idempotency_key(buyer.id, key)
         if again is not None:
@@ -364,7 +359,7 @@ def my_purchases(session: Session, user: User) -> list[License]:
 
 def get_license(session: Session, user: User, license_id: uuid.UUID) -> License:
     """A license for one of its two parties; to anyone else it does not exist."""
-    license_ = LicensingRepository(session).get_license(license_id)
+    license_ = LicensingRepository(session).get_or_none(license_id)
     if license_ is None or user.id not in (license_.licensor_id, license_.licensee_id):
         raise NotFound("No such license.")
     return license_
@@ -392,10 +387,9 @@ def earnings_by_model_and_month(session: Session, owner: User) -> list[EarningsR
     names: dict[uuid.UUID, str] = {}
     for lic in licenses:
         generation = generations.get(lic.generation_id)
-        assert generation is not None
         style_id = generation.style_id
         if style_id not in names:
-            style = styles.get(style_id)
+            style = styles.get_or_none(style_id)
             names[style_id] = style.name if style else str(style_id)
         bucket = totals[(style_id, lic.created_at.strftime("%Y-%m"), lic.currency)]
         bucket[0] += 1
@@ -417,7 +411,6 @@ def certificate_for(
     """The signed certificate of a license, for its parties."""
     license_ = get_license(session, user, license_id)
     generation = GenerationRepository(session).get(license_.generation_id)
-    assert generation is not None
     owner = session.get(User, license_.licensor_id)
     licensee = session.get(User, license_.licensee_id)
     assert owner is not None and licensee is not None

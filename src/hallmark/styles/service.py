@@ -111,7 +111,7 @@ def create_style(
 
 def get_visible_style(session: Session, user: User | None, style_id: uuid.UUID) -> StyleModel:
     """A style the user may see: their own, or a public one; otherwise it does not exist (R5)."""
-    style = StyleRepository(session).get(style_id)
+    style = StyleRepository(session).get_or_none(style_id)
     if style is None or not rights.may_view_model(user.id if user else None, model_facts(style)):
         raise NotFound("No such style.")
     return style
