@@ -468,7 +468,6 @@ def generate(
     """Make images with a style; each is signed and belongs to the style's owner (R3/R4)."""
     from pydantic import ValidationError
 
-    from hallmark.accounts.models import User
     from hallmark.engines import prompt_notes
     from hallmark.errors import Forbidden
     from hallmark.generations import service as generations
@@ -508,8 +507,8 @@ def generate(
             generation_id = uuid.UUID(value)
             grants = grants_for(session, maker.id, generation_id)
             generation = generations.get_visible_generation(session, maker, generation_id, grants)
-            owner = session.get(User, generation.owner_id)
-            owned_by = f"owned by @{owner.username if owner else '?'}"
+            owner = accounts.username_of(session, generation.owner_id)
+            owned_by = f"owned by @{owner or '?'}"
             flag = "  NEAR-COPY: held back (R11)" if generation.near_copy else ""
             try:
                 generations.get_downloadable_generation(session, maker, generation_id, grants)

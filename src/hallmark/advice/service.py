@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from hallmark import rights
 from hallmark.accounts.models import User
+from hallmark.accounts.repository import UserRepository
 from hallmark.db import utcnow
 from hallmark.errors import NotFound
 from hallmark.generations.models import Generation
@@ -59,8 +60,7 @@ class Advice:
 def hallmark_image(session: Session, generation: Generation) -> HallmarkImage:
     """A Hallmark image's facts from the records: owner, model, licenses."""
     style = StyleRepository(session).get(generation.style_id)
-    owner = session.get(User, generation.owner_id)
-    assert style is not None and owner is not None
+    owner = UserRepository(session).get(generation.owner_id)
     grants = tuple(
         usage_grant(lic) for lic in LicensingRepository(session).licenses_for_image(generation.id)
     )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hallmark import __version__, rights
 from hallmark.accounts.models import User
+from hallmark.accounts.repository import UserRepository
 from hallmark.artworks.images import ImageInfo, inspect_image
 from hallmark.blob_lifecycle import store_blob_for_row
 from hallmark.db import utcnow
@@ -24,6 +25,7 @@ from hallmark.provenance.manifests import GenerationCredentials
 from hallmark.provenance.service import sign_generated_image
 from hallmark.similarity.service import PreparedImage
 from hallmark.styles.models import StyleModel, StyleStatus
+from hallmark.styles.repository import StyleRepository
 from hallmark.styles.service import model_facts
 
 MAX_PROMPT_LENGTH = 4000
@@ -95,8 +97,7 @@ def plan_generation(session: Session, maker: User, style: StyleModel) -> Generat
     check_may_generate(maker, style)
     ownership = rights.owner_of_generation(maker.id, model_facts(style))
     assert ownership.owner_id is not None
-    owner = session.get(User, ownership.owner_id)
-    assert owner is not None
+    owner = UserRepository(session).get(ownership.owner_id)
     return GenerationPlan(
         maker_id=maker.id,
         maker_username=maker.username,
@@ -180,8 +181,8 @@ def store_generation(
     The rules are asked again on the rows as they are now: the style may have been unpublished
     while the engine ran.
     """
-    maker = session.get(User, plan.maker_id)
-    style = session.get(StyleModel, plan.style_id)
+    maker = UserRepository(session).get_or_none(plan.maker_id)
+    style = StyleRepository(session).get_or_none(plan.style_id)
     if maker is None or style is None:
         raise NotFound("No such style.")
     check_may_generate(maker, style)

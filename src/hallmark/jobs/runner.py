@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hallmark.accounts.models import User
+from hallmark.accounts.repository import UserRepository
 from hallmark.db import transaction, utcnow, write_transaction
 from hallmark.engines import (
     EngineError,
@@ -37,7 +37,8 @@ from hallmark.generations.service import (
 from hallmark.instance import Instance
 from hallmark.jobs.models import Job, JobKind, JobState
 from hallmark.jobs.repository import JobRepository
-from hallmark.styles.models import StyleModel, StyleStatus
+from hallmark.styles.models import StyleStatus
+from hallmark.styles.repository import StyleRepository
 from hallmark.styles.training import (
     TrainingPlan,
     load_artifact,
@@ -243,8 +244,7 @@ class JobRunner:
         for attempt in range(PLAN_ATTEMPTS):
             try:
                 with transaction(self.factory, immediate=attempt == PLAN_ATTEMPTS - 1) as session:
-                    owner = session.get(User, requester_id)
-                    assert owner is not None
+                    owner = UserRepository(session).get(requester_id)
                     return plan_training(session, self.instance, owner, style_id, knobs)
             except OperationalError:
                 if attempt == PLAN_ATTEMPTS - 1:
@@ -281,9 +281,8 @@ class JobRunner:
         try:
             # 1. A short read: may the maker use the style (R5), who owns the images, the model.
             with transaction(self.factory) as session:
-                maker = session.get(User, requester_id)
-                style = session.get(StyleModel, style_id)
-                assert maker is not None and style is not None
+                maker = UserRepository(session).get(requester_id)
+                style = StyleRepository(session).get(style_id)
                 request = GenerationRequest(**{**generation_defaults(style.engine), **payload})
                 plan = plan_generation(session, maker, style)
                 artifact = load_artifact(self.instance, style)

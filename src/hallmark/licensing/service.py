@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from hallmark import rights
 from hallmark.accounts.models import User
+from hallmark.accounts.repository import UserRepository
 from hallmark.db import after_transaction, utcnow
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hallmark.generations.models import Generation
@@ -411,9 +412,8 @@ def certificate_for(
     """The signed certificate of a license, for its parties."""
     license_ = get_license(session, user, license_id)
     generation = GenerationRepository(session).get(license_.generation_id)
-    owner = session.get(User, license_.licensor_id)
-    licensee = session.get(User, license_.licensee_id)
-    assert owner is not None and licensee is not None
+    users = UserRepository(session)
+    owner, licensee = users.get(license_.licensor_id), users.get(license_.licensee_id)
     return signer.sign(
         {
             "license_id": str(license_.id),

@@ -180,3 +180,9 @@ def set_style_status(session: Session, style: StyleModel, status: StyleStatus) -
     style.status = status.value
     session.flush()
     return style
+
+
+def style_name_of(session: Session, style_id: uuid.UUID) -> str | None:
+    """The name of the model an image was made with, which the image discloses (R9)."""
+    style = StyleRepository(session).get_or_none(style_id)
+    return style.name if style else None
