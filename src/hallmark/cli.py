@@ -468,7 +468,6 @@ def generate(
     """Make images with a style; each is signed and belongs to the style's owner (R3/R4)."""
     from pydantic import ValidationError
 
-    from hallmark.accounts.models import User
     from hallmark.engines import prompt_notes
     from hallmark.generations import service as generations
     from hallmark.jobs import service as jobs
@@ -505,8 +504,8 @@ def generate(
         for value in made:
             generation_id = uuid.UUID(value)
             generation = generations.get_visible_generation(session, maker, generation_id)
-            owner = session.get(User, generation.owner_id)
-            owned_by = f"owned by @{owner.username if owner else '?'}"
+            owner = accounts.username_of(session, generation.owner_id)
+            owned_by = f"owned by @{owner or '?'}"
             flag = "  NEAR-COPY: held back (R11)" if generation.near_copy else ""
             decision = generations.download_decision(session, maker, generation)
             if not decision.allowed:

@@ -21,6 +21,8 @@ from hallmark.accounts.service import (
     register_user,
     revoke_api_token,
     user_for_token,
+    username_of,
+    usernames_of,
 )
 from hallmark.db import utcnow
 from hallmark.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
@@ -258,3 +260,18 @@ def test_revoking_an_unknown_or_already_revoked_token_is_not_found(
         revoke_api_token(session, user, issued.record.id)
     with pytest.raises(NotFound):
         revoke_api_token(session, user, uuid.uuid4())
+
+
+# ---------------------------------------------------------------------------------- names
+
+
+def test_usernames_are_read_by_id_and_a_missing_id_has_none(
+    session: Session, make_user: Callable[..., User]
+) -> None:
+    ada, bo = make_user("ada"), make_user("bo")
+    missing = uuid.uuid4()
+
+    assert username_of(session, ada.id) == "ada"
+    assert username_of(session, missing) is None
+    assert usernames_of(session, {ada.id, bo.id, missing}) == {ada.id: "ada", bo.id: "bo"}
+    assert usernames_of(session, set()) == {}

@@ -47,7 +47,7 @@ def test_add_flushes_and_get_reads_back(session: Session, make_user: Callable[..
     assert (stored.owner_id, stored.sha256, stored.caption) == (owner.id, fake_sha256("a"), "hello")
     assert stored.training_opt_out is False
     assert stored.original_filename == ""
-    assert ArtworkRepository(session).get(uuid.uuid4()) is None
+    assert ArtworkRepository(session).get_or_none(uuid.uuid4()) is None
 
 
 def test_find_by_owner_and_sha256_matches_both(
@@ -161,6 +161,6 @@ def test_delete_removes_the_row(session: Session, make_user: Callable[..., User]
     repository.delete(artwork)
     session.expire_all()
 
-    assert repository.get(artwork.id) is None
-    assert repository.get(kept.id) is not None
+    assert repository.get_or_none(artwork.id) is None
+    assert repository.get_or_none(kept.id) is not None
     assert repository.count_for_owner(owner.id) == 1

@@ -75,7 +75,7 @@ def license_on(
     now = utcnow()
     repository = LicensingRepository(session)
     terms = {"purposes": sorted(purpose.value for purpose in purposes)}
-    offer = repository.add_offer(
+    offer = repository.add(
         LicenseOffer(
             owner_id=generation.owner_id,
             generation_id=generation.id,
@@ -85,7 +85,7 @@ def license_on(
             currency="EUR",
         )
     )
-    return repository.add_license(
+    return repository.add(
         License(
             offer_id=offer.id,
             generation_id=generation.id,

@@ -110,7 +110,7 @@ def test_unknown_colour_or_kind_is_refused() -> None:
 
 
 def slot(obj: SceneObject) -> tuple[str, str, str]:
-    """The layer and cell an object occupies (see the planner in scenes.py)."""
+    """The layer and cell an object occupies (see the planner in scenes/grammar.py)."""
     if obj.kind in SKY_KINDS and obj.row == "top":
         layer = "sky"
     elif obj.kind in ("mountain", "sun"):

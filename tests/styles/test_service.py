@@ -29,6 +29,7 @@ from hallmark.styles.service import (
     list_public_styles,
     publish_style,
     set_style_status,
+    style_name_of,
     unpublish_style,
 )
 from tests.helpers import png_bytes
@@ -568,3 +569,12 @@ def test_an_artwork_in_a_training_set_cannot_be_deleted(
     delete_artwork(session, instance, alice, unused.id)
     with pytest.raises(NotFound):
         get_own_artwork(session, alice, unused.id)
+
+
+def test_the_model_an_image_was_made_with_is_named_whoever_asks(
+    session: Session, alice: User, upload: Upload
+) -> None:
+    style = ready_style(session, alice, "Private ink", [upload(alice, 1)])
+
+    assert style_name_of(session, style.id) == "Private ink"
+    assert style_name_of(session, uuid.uuid4()) is None

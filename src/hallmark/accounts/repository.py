@@ -7,50 +7,27 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
 
 from hallmark.accounts.models import ApiToken, User
+from hallmark.repository import Repository
 
 
-class UserRepository:
+class UserRepository(Repository[User]):
     """Reads and writes users."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def add(self, user: User) -> User:
-        """Stage a new user and flush so its id and constraints are checked now."""
-        self.session.add(user)
-        self.session.flush()
-        return user
-
-    def get(self, user_id: uuid.UUID) -> User | None:
-        """The user with this id, if any."""
-        return self.session.get(User, user_id)
+    model = User
+    not_found = "No such user."
 
     def get_by_username(self, username: str) -> User | None:
         """The user with this (normalised) username, if any."""
         return self.session.scalar(select(User).where(User.username == username))
 
-    def list_by_ids(self, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, User]:
-        """Users by id, for showing owner names beside many records at once."""
-        if not user_ids:
-            return {}
-        users = self.session.scalars(select(User).where(User.id.in_(user_ids)))
-        return {user.id: user for user in users}
 
-
-class ApiTokenRepository:
+class ApiTokenRepository(Repository[ApiToken]):
     """Reads and writes API tokens."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def add(self, token: ApiToken) -> ApiToken:
-        """Stage a new token."""
-        self.session.add(token)
-        self.session.flush()
-        return token
+    model = ApiToken
+    not_found = "No such token."
 
     def find_active(self, token_hash: str, at: datetime) -> tuple[ApiToken, User] | None:
         """The unrevoked, unexpired token with this hash and its user."""

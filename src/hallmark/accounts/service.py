@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -168,3 +168,17 @@ def get_user_by_username(session: Session, username: str) -> User:
     if user is None:
         raise InvalidInput(f"No user named '{normalise_username(username)}'.")
     return user
+
+
+def username_of(session: Session, user_id: uuid.UUID) -> str | None:
+    """A user's username, to name an owner or maker beside a record; None if there is none."""
+    user = UserRepository(session).get_or_none(user_id)
+    return user.username if user else None
+
+
+def usernames_of(session: Session, user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Usernames by id in one query, to name the owners beside many records at once."""
+    return {
+        user_id: user.username
+        for user_id, user in UserRepository(session).get_many(user_ids).items()
+    }

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from hallmark import rights
 from hallmark.accounts.models import User
+from hallmark.accounts.repository import UserRepository
 from hallmark.db import utcnow
 from hallmark.errors import NotFound
 from hallmark.generations.facts import generation_facts
@@ -59,8 +60,7 @@ class Advice:
 def hallmark_image(session: Session, generation: Generation) -> HallmarkImage:
     """A Hallmark image's facts from the records: owner, model, licenses."""
     style = StyleRepository(session).get(generation.style_id)
-    owner = session.get(User, generation.owner_id)
-    assert style is not None and owner is not None
+    owner = UserRepository(session).get(generation.owner_id)
     grants = tuple(
         usage_grant(lic) for lic in LicensingRepository(session).licenses_for_image(generation.id)
     )
@@ -72,8 +72,6 @@ def advise_on_generation(
 ) -> Advice:
     """Advice on a Hallmark image the asker may see; to anyone else it does not exist."""
     generation = GenerationRepository(session).get(generation_id)
-    if generation is None:
-        raise NotFound("No such image.")
     image = hallmark_image(session, generation)
     user_id = user.id if user else None
     if not rights.may_view_generation(user_id, image.generation, image.grants, at=utcnow()):
@@ -106,7 +104,7 @@ def advise_on_file(
     """Advice on any file: a Hallmark image by credentials or fingerprint, else others' terms."""
     report = verify_file(session, instance, data)
     generation_id = _hallmark_generation_id(report)
-    generation = GenerationRepository(session).get(generation_id) if generation_id else None
+    generation = GenerationRepository(session).get_or_none(generation_id) if generation_id else None
     if generation is not None:
         ours = hallmark_image(session, generation)
         asker = user.id if user else None

@@ -191,7 +191,7 @@ def upload_artworks(
 
 def get_own_artwork(session: Session, user: User | None, artwork_id: uuid.UUID) -> Artwork:
     """An artwork its owner asks for; to anyone else it does not exist (R1)."""
-    artwork = ArtworkRepository(session).get(artwork_id)
+    artwork = ArtworkRepository(session).get_or_none(artwork_id)
     if artwork is None or not rights.may_view_artwork_file(
         user.id if user else None, artwork_facts(artwork)
     ):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, or_, select, update
 
 from hallmark.generations.models import Generation
+from hallmark.repository import Repository
 
 
 class GenerationRole(StrEnum):
@@ -19,21 +19,11 @@ class GenerationRole(StrEnum):
     ALL = "all"
 
 
-class GenerationRepository:
+class GenerationRepository(Repository[Generation]):
     """Reads and writes generated images' records."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def add(self, generation: Generation) -> Generation:
-        """Stage a new generation and flush."""
-        self.session.add(generation)
-        self.session.flush()
-        return generation
-
-    def get(self, generation_id: uuid.UUID) -> Generation | None:
-        """The generation with this id, if any."""
-        return self.session.get(Generation, generation_id)
+    model = Generation
+    not_found = "No such image."
 
     def lock(self, generation_id: uuid.UUID) -> None:
         """Hold the image's row until the transaction ends, so changes to it queue up.
@@ -63,30 +53,17 @@ class GenerationRepository:
         self, user_id: uuid.UUID, role: GenerationRole, *, limit: int, offset: int
     ) -> list[Generation]:
         """A user's generations in the given role, newest first."""
-        return list(
-            self.session.scalars(
-                select(Generation)
-                .where(self._role_filter(user_id, role))
-                .order_by(Generation.created_at.desc(), Generation.id)
-                .limit(limit)
-                .offset(offset)
-            )
+        query = (
+            select(Generation)
+            .where(self._role_filter(user_id, role))
+            .order_by(Generation.created_at.desc(), Generation.id)
         )
+        return self._paginate(query, limit=limit, offset=offset)
 
     def count_for_user(self, user_id: uuid.UUID, role: GenerationRole) -> int:
         """How many generations a user has in the given role."""
-        return (
-            self.session.scalar(
-                select(func.count()).select_from(Generation).where(self._role_filter(user_id, role))
-            )
-            or 0
-        )
+        return self._count(self._role_filter(user_id, role))
 
     def count_with_sha256(self, sha256: str) -> int:
         """How many generations reference these bytes."""
-        return (
-            self.session.scalar(
-                select(func.count()).select_from(Generation).where(Generation.sha256 == sha256)
-            )
-            or 0
-        )
+        return self._count(Generation.sha256 == sha256)

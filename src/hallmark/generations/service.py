@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hallmark import __version__, rights
 from hallmark.accounts.models import User
+from hallmark.accounts.repository import UserRepository
 from hallmark.artworks.images import ImageInfo, inspect_image
 from hallmark.blob_lifecycle import store_blob_for_row
 from hallmark.db import utcnow
@@ -28,6 +29,7 @@ from hallmark.provenance.service import sign_generated_image
 from hallmark.similarity.service import PreparedImage
 from hallmark.styles.facts import model_facts
 from hallmark.styles.models import StyleModel, StyleStatus
+from hallmark.styles.repository import StyleRepository
 
 MAX_PROMPT_LENGTH = 4000
 MAX_GENERATED_BYTES = 64 * 1024 * 1024
@@ -86,8 +88,7 @@ def plan_generation(session: Session, maker: User, style: StyleModel) -> Generat
     check_may_generate(maker, style)
     ownership = rights.owner_of_generation(maker.id, model_facts(style))
     assert ownership.owner_id is not None
-    owner = session.get(User, ownership.owner_id)
-    assert owner is not None
+    owner = UserRepository(session).get(ownership.owner_id)
     return GenerationPlan(
         maker_id=maker.id,
         maker_username=maker.username,
@@ -171,8 +172,8 @@ def store_generation(
     The rules are asked again on the rows as they are now: the style may have been unpublished
     while the engine ran.
     """
-    maker = session.get(User, plan.maker_id)
-    style = session.get(StyleModel, plan.style_id)
+    maker = UserRepository(session).get_or_none(plan.maker_id)
+    style = StyleRepository(session).get_or_none(plan.style_id)
     if maker is None or style is None:
         raise NotFound("No such style.")
     check_may_generate(maker, style)
@@ -303,7 +304,7 @@ def get_visible_generation(
     generation_id: uuid.UUID,
 ) -> Generation:
     """A generation for its owner, maker or licensees; to anyone else it does not exist."""
-    generation = GenerationRepository(session).get(generation_id)
+    generation = GenerationRepository(session).get_or_none(generation_id)
     if generation is None or not rights.may_view_generation(
         viewer.id if viewer else None,
         generation_facts(generation),

@@ -6,32 +6,31 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, update
 
 from hallmark.jobs.models import Job, JobKind, JobState
+from hallmark.repository import Repository
 
 
-class JobRepository:
+class JobRepository(Repository[Job]):
     """Jobs and their state changes."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def add(self, job: Job) -> Job:
-        """Stage and flush a new job."""
-        self.session.add(job)
-        self.session.flush()
-        return job
+    model = Job
+    not_found = "No such job."
 
     def find_by_idempotency_key(self, requester_id: uuid.UUID, key: str) -> Job | None:
         """The job a requester already submitted under this idempotency key, if any."""
         query = select(Job).where(Job.requester_id == requester_id, Job.idempotency_key == key)
         return self.session.scalars(query).one_or_none()
 
-    def get(self, job_id: uuid.UUID) -> Job | None:
-        """A job by id, fresh from the database."""
-        return self.session.get(Job, job_id, populate_existing=True)
+    def get_or_none(self, row_id: uuid.UUID | int, *, for_update: bool = False) -> Job | None:
+        """A job by id, fresh from the database: its worker changes it in other transactions."""
+        return self.session.get(
+            Job,
+            row_id,
+            populate_existing=True,
+            with_for_update=True if for_update else None,
+        )
 
     def claim(
         self, job_id: uuid.UUID, worker_id: str, now: datetime, stale_before: datetime
@@ -122,12 +121,11 @@ class JobRepository:
 
     def active_trainings_of(self, user_id: uuid.UUID) -> int:
         """How many of the user's trainings are queued or running."""
-        query = select(func.count()).where(
+        return self._count(
             Job.requester_id == user_id,
             Job.kind == JobKind.TRAIN_STYLE.value,
             Job.state.in_([JobState.QUEUED.value, JobState.RUNNING.value]),
         )
-        return int(self.session.scalar(query) or 0)
 
     def of_requester(self, user_id: uuid.UUID, limit: int = 50) -> list[Job]:
         """The user's jobs, newest first."""

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hallmark.accounts.models import User
+from hallmark.accounts.repository import UserRepository
 from hallmark.db import transaction, utcnow, write_transaction
 from hallmark.engines import (
     EngineError,
@@ -37,7 +37,8 @@ from hallmark.generations.service import (
 from hallmark.instance import Instance
 from hallmark.jobs.models import Job, JobKind, JobState
 from hallmark.jobs.repository import JobRepository
-from hallmark.styles.models import StyleModel, StyleStatus
+from hallmark.styles.models import StyleStatus
+from hallmark.styles.repository import StyleRepository
 from hallmark.styles.training import (
     TrainingPlan,
     load_artifact,
@@ -114,7 +115,6 @@ class JobRunner:
                 return
         with self.factory() as session:
             job = JobRepository(session).get(job_id)
-            assert job is not None
             kind, payload = JobKind(job.kind), dict(job.payload)
             requester_id, style_id = job.requester_id, job.style_id
         beat = _Heartbeat(self.factory, job_id, worker, self.settings.heartbeat_seconds)
@@ -139,7 +139,7 @@ class JobRunner:
     def _put_back(self, job_id: uuid.UUID) -> None:
         """Return a job taken off the queue as the process stops, for another worker to run."""
         with self.factory() as session:
-            job = JobRepository(session).get(job_id)
+            job = JobRepository(session).get_or_none(job_id)
             if job is None or job.state != JobState.QUEUED.value:
                 return
             kind = JobKind(job.kind)
@@ -155,7 +155,7 @@ class JobRunner:
 
     def _retry_or_fail(self, job_id: uuid.UUID, worker: str, kind: JobKind, error: str) -> None:
         with write_transaction(self.factory) as session:
-            job = JobRepository(session).get(job_id)
+            job = JobRepository(session).get_or_none(job_id)
             if job is None or job.worker_id != worker or job.state != JobState.RUNNING.value:
                 return
             job.error = error
@@ -244,8 +244,7 @@ class JobRunner:
         for attempt in range(PLAN_ATTEMPTS):
             try:
                 with transaction(self.factory, immediate=attempt == PLAN_ATTEMPTS - 1) as session:
-                    owner = session.get(User, requester_id)
-                    assert owner is not None
+                    owner = UserRepository(session).get(requester_id)
                     return plan_training(session, self.instance, owner, style_id, knobs)
             except OperationalError:
                 if attempt == PLAN_ATTEMPTS - 1:
@@ -282,13 +281,12 @@ class JobRunner:
         try:
             # 1. A short read: may the maker use the style (R5), who owns the images, the model.
             with transaction(self.factory) as session:
-                maker = session.get(User, requester_id)
-                style = session.get(StyleModel, style_id)
-                assert maker is not None and style is not None
+                maker = UserRepository(session).get(requester_id)
+                style = StyleRepository(session).get(style_id)
                 request = GenerationRequest(**{**generation_defaults(style.engine), **payload})
                 plan = plan_generation(session, maker, style)
                 artifact = load_artifact(self.instance, style)
-                job = JobRepository(session).get(job_id)
+                job = JobRepository(session).get_or_none(job_id)
                 # Images an earlier attempt of this job already stored are not stored twice.
                 ids: list[str] = list(job.result.get("generation_ids", [])) if job else []
             # 2. The engine, then signing and hashing, outside any transaction.
@@ -379,7 +377,7 @@ class _Heartbeat:
                 if not repository.update_running(self.job_id, self.worker, heartbeat_at=utcnow()):
                     self.lost.set()  # re-queued after a silence, or finished elsewhere
                     return
-                job = repository.get(self.job_id)
+                job = repository.get_or_none(self.job_id)
                 if job is not None and job.cancel_requested:
                     self.cancelled.set()
         except Exception:  # a missed beat is retried at the next interval
@@ -502,7 +500,6 @@ def run_here(
         while True:
             with transaction(instance.sessions, read_only=True) as session:
                 job = JobRepository(session).get(job_id)
-            assert job is not None
             on_update(job)
             if JobState(job.state).finished:
                 return job

@@ -22,6 +22,7 @@ from hallmark.jobs.models import Job, JobKind, JobState
 from hallmark.jobs.queue import BROKER_ERRORS, JobQueues, describe_error
 from hallmark.jobs.repository import JobRepository
 from hallmark.styles.models import StyleModel, StyleStatus
+from hallmark.styles.repository import StyleRepository
 from hallmark.styles.service import (
     DEFAULT_ENGINE,
     MAX_TRAINING_WORKS,
@@ -196,7 +197,7 @@ def submit_generation(
 
 def get_job(session: Session, user: User, job_id: uuid.UUID) -> Job:
     """A job for the person who asked for it; to anyone else it does not exist."""
-    job = JobRepository(session).get(job_id)
+    job = JobRepository(session).get_or_none(job_id)
     if job is None or job.requester_id != user.id:
         raise NotFound("No such job.")
     return job
@@ -319,6 +320,6 @@ def _cancel_abandoned(session: Session, job: Job) -> None:
     job.state, job.finished_at = JobState.CANCELLED.value, utcnow()
     job.message = "cancelled; its worker stopped before it noticed"
     if job.kind == JobKind.TRAIN_STYLE.value:
-        style = session.get(StyleModel, job.style_id)
+        style = StyleRepository(session).get_or_none(job.style_id)
         if style is not None and style.status == StyleStatus.TRAINING.value:
             set_style_status(session, style, StyleStatus.DRAFT)

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from hallmark.ledger.models import LedgerEntry
+from hallmark.repository import Repository
 
 
-class LedgerRepository:
-    """Ledger entries: inserted in balanced groups, summed into balances, never changed."""
+class LedgerRepository(Repository[LedgerEntry]):
+    """Ledger entries: added in balanced groups, summed into balances, never changed."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def add_all(self, entries: Sequence[LedgerEntry]) -> list[LedgerEntry]:
-        """Stage and flush a transaction's entries."""
-        self.session.add_all(entries)
-        self.session.flush()
-        return list(entries)
+    model = LedgerEntry
+    not_found = "No such ledger entry."
 
     def balance(self, account: str, currency: str) -> int:
         """The sum of an account's entries in one currency (debits positive)."""
@@ -68,4 +61,4 @@ class LedgerRepository:
 
     def count(self) -> int:
         """How many entries exist."""
-        return int(self.session.scalar(select(func.count()).select_from(LedgerEntry)) or 0)
+        return self._count()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from hallmark.accounts.models import User
+from hallmark.accounts.repository import UserRepository
 from hallmark.errors import Conflict, InvalidInput, NotFound
 from hallmark.ledger.models import LedgerEntry
 from hallmark.ledger.repository import LedgerRepository
@@ -97,7 +97,7 @@ def record_payout(
     if not reference.strip() or len(reference) > 128:
         raise InvalidInput("A payout needs the reference of the transfer (1 to 128 characters).")
     # Lock the owner so that two payouts cannot both spend the same balance.
-    if session.get(User, owner_id, with_for_update=True) is None:
+    if UserRepository(session).get_or_none(owner_id, for_update=True) is None:
         raise NotFound("No such owner.")
     repository = LedgerRepository(session)
     if repository.entries_for_reference(f"payout:{reference}"):

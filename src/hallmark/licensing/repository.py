@@ -6,10 +6,10 @@ import uuid
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session
 
 from hallmark.generations.models import Generation
 from hallmark.licensing.models import License, LicenseOffer
+from hallmark.repository import Repository
 from hallmark.styles.models import StyleModel
 
 
@@ -25,17 +25,11 @@ class SalesTotal(NamedTuple):
     earned_minor: int
 
 
-class LicensingRepository:
-    """Offers and licenses."""
+class LicensingRepository(Repository[License]):
+    """Licenses (the main table) and the offers they are bought from."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def add_offer(self, offer: LicenseOffer) -> LicenseOffer:
-        """Stage and flush a new offer."""
-        self.session.add(offer)
-        self.session.flush()
-        return offer
+    model = License
+    not_found = "No such license."
 
     def get_offer(self, offer_id: uuid.UUID) -> LicenseOffer | None:
         """An offer by id, withdrawn or not."""
@@ -62,16 +56,6 @@ class LicensingRepository:
         """Every offer an owner made, newest first."""
         query = select(LicenseOffer).where(LicenseOffer.owner_id == owner_id)
         return list(self.session.scalars(query.order_by(LicenseOffer.created_at.desc())))
-
-    def add_license(self, license_: License) -> License:
-        """Stage and flush a new license (the unique constraints decide races)."""
-        self.session.add(license_)
-        self.session.flush()
-        return license_
-
-    def get_license(self, license_id: uuid.UUID) -> License | None:
-        """A license by id."""
-        return self.session.get(License, license_id)
 
     def find_by_idempotency_key(self, licensee_id: uuid.UUID, key: str) -> License | None:
         """The license a buyer already bought under this idempotency key, if any."""

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hallmark import rights
 from hallmark.accounts.models import User
+from hallmark.accounts.repository import UserRepository
 from hallmark.db import after_transaction, utcnow
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hallmark.generations import service as generations
@@ -66,14 +67,14 @@ def create_offer(
             raise Forbidden(decision.reason, rule=decision.rule)
     else:
         assert style_id is not None
-        style = StyleRepository(session).get(style_id)
+        style = StyleRepository(session).get_or_none(style_id)
         if style is None or not rights.may_view_model(owner.id, model_facts(style)).allowed:
             raise NotFound("No such style.")
         subject_owner = style.owner_id
     decision = rights.may_set_offer(owner.id, subject_owner)
     if not decision.allowed:
         raise Forbidden(decision.reason, rule=decision.rule)
-    return LicensingRepository(session).add_offer(
+    return LicensingRepository(session).add(
         LicenseOffer(
             owner_id=owner.id,
             style_id=style_id,
@@ -206,8 +207,8 @@ def purchase_license(
         GenerationRepository(session).lock(generation_id)
     except OperationalError as error:
         raise _busy() from error
-    generation = GenerationRepository(session).get(generation_id)
-    style = StyleRepository(session).get(generation.style_id) if generation else None
+    generation = GenerationRepository(session).get_or_none(generation_id)
+    style = StyleRepository(session).get_or_none(generation.style_id) if generation else None
     if generation is None or style is None:
         raise NotFound("No such image.")
     licenses = _licenses_on(session, generation)
@@ -267,7 +268,7 @@ def purchase_license(
     )
     try:
         with session.begin_nested():
-            repository.add_license(license_)
+            repository.add(license_)  # the unique constraints decide races
     except IntegrityError:
         again = repository.find_by_idempotency_key(buyer.id, key)
         if again is not None:
@@ -336,7 +337,7 @@ def my_purchases(session: Session, user: User) -> list[License]:
 
 def get_license(session: Session, user: User, license_id: uuid.UUID) -> License:
     """A license for one of its two parties; to anyone else it does not exist."""
-    license_ = LicensingRepository(session).get_license(license_id)
+    license_ = LicensingRepository(session).get_or_none(license_id)
     if license_ is None or not rights.may_view_license(user.id, usage_grant(license_)).allowed:
         raise NotFound("No such license.")
     return license_
@@ -370,10 +371,8 @@ def certificate_for(
     """The signed certificate of a license, for its parties."""
     license_ = get_license(session, user, license_id)
     generation = GenerationRepository(session).get(license_.generation_id)
-    assert generation is not None
-    owner = session.get(User, license_.licensor_id)
-    licensee = session.get(User, license_.licensee_id)
-    assert owner is not None and licensee is not None
+    users = UserRepository(session)
+    owner, licensee = users.get(license_.licensor_id), users.get(license_.licensee_id)
     return signer.sign(
         {
             "license_id": str(license_.id),

@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from hallmark import __version__
-from hallmark.accounts.models import User
+from hallmark.accounts.repository import UserRepository
 from hallmark.artworks.images import inspect_image, sniff_mime
 from hallmark.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from hallmark.instance import Instance
@@ -327,8 +327,10 @@ def verify_image(
         prepared = PreparedImage.from_bytes(data)
     except Exception:  # an undecodable file simply matches nothing
         return report
-    for match in guard.near_copies_of(session, prepared, include_generations=True):
-        owner = session.get(User, match.owner_id)
+    matches = guard.near_copies_of(session, prepared, include_generations=True)
+    owners = UserRepository(session).get_many({match.owner_id for match in matches})
+    for match in matches:
+        owner = owners.get(match.owner_id)
         report.registry_matches.append(
             RegistryMatch(
                 kind="generation" if match.generation_id else "artwork",

@@ -7,9 +7,9 @@ from collections.abc import Collection, Iterator
 from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
+from hallmark.repository import Repository
 from hallmark.similarity.models import CopyClaim, ImageFingerprint
 
 
@@ -24,25 +24,11 @@ class FingerprintRow(NamedTuple):
     phash: bytes
 
 
-class FingerprintRepository:
-    """Reads and writes image fingerprints and copy claims."""
+class FingerprintRepository(Repository[ImageFingerprint]):
+    """Reads and writes image fingerprints (integer ids, in index order) and copy claims."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def add(self, fingerprint: ImageFingerprint) -> ImageFingerprint:
-        """Stage a fingerprint and flush so it gets its integer id."""
-        self.session.add(fingerprint)
-        self.session.flush()
-        return fingerprint
-
-    def get_many(self, ids: Collection[int]) -> list[ImageFingerprint]:
-        """Fingerprints by id; ids of deleted rows are simply absent."""
-        if not ids:
-            return []
-        return list(
-            self.session.scalars(select(ImageFingerprint).where(ImageFingerprint.id.in_(ids)))
-        )
+    model = ImageFingerprint
+    not_found = "No such fingerprint."
 
     def for_artworks(self, artwork_ids: Collection[uuid.UUID]) -> list[ImageFingerprint]:
         """The fingerprints of the given artworks (a style's training set)."""
@@ -95,22 +81,15 @@ class FingerprintRepository:
 
     def count(self) -> int:
         """How many fingerprints exist."""
-        return self.session.scalar(select(func.count()).select_from(ImageFingerprint)) or 0
+        return self._count()
 
     def count_artworks(self) -> int:
         """How many fingerprints are of artworks (the ones whose local features are indexed)."""
-        query = select(func.count()).where(ImageFingerprint.artwork_id.is_not(None))
-        return self.session.scalar(query) or 0
-
-    def add_claim(self, claim: CopyClaim) -> CopyClaim:
-        """Stage a copy claim."""
-        self.session.add(claim)
-        self.session.flush()
-        return claim
+        return self._count(ImageFingerprint.artwork_id.is_not(None))
 
     def list_claims(self, status: str | None, *, limit: int, offset: int) -> list[CopyClaim]:
         """Copy claims, newest first, optionally of one status."""
         query = select(CopyClaim).order_by(CopyClaim.created_at.desc(), CopyClaim.id)
         if status is not None:
             query = query.where(CopyClaim.status == status)
-        return list(self.session.scalars(query.limit(limit).offset(offset)))
+        return self._paginate(query, limit=limit, offset=offset)

@@ -422,7 +422,7 @@ class CopyGuard:
             assert self._indexes is not None
             shortlist = self._indexes.candidates(prepared, self.thresholds)
         repository = FingerprintRepository(session)
-        candidates = {fp.id: fp for fp in repository.get_many(shortlist.ids)}
+        candidates = repository.get_many(shortlist.ids)
         for fp in repository.for_artworks(set(also_artworks)):
             candidates[fp.id] = fp
         excluded = set(exclude_fingerprint_ids)
@@ -477,7 +477,7 @@ def record_copy_claim(
     match: NearCopy,
 ) -> CopyClaim:
     """Keep an upload refused under R1 as a claim an operator can review (the dispute path)."""
-    return FingerprintRepository(session).add_claim(
+    return FingerprintRepository(session).add(
         CopyClaim(
             claimant_id=claimant_id,
             upload_sha256=upload_sha256,

@@ -105,7 +105,7 @@ def create_style(
 
 def get_visible_style(session: Session, user: User | None, style_id: uuid.UUID) -> StyleModel:
     """A style the user may see: their own, or a public one; otherwise it does not exist (R5)."""
-    style = StyleRepository(session).get(style_id)
+    style = StyleRepository(session).get_or_none(style_id)
     if style is None or not rights.may_view_model(user.id if user else None, model_facts(style)):
         raise NotFound("No such style.")
     return style
@@ -174,3 +174,9 @@ def set_style_status(session: Session, style: StyleModel, status: StyleStatus) -
     style.status = status.value
     session.flush()
     return style
+
+
+def style_name_of(session: Session, style_id: uuid.UUID) -> str | None:
+    """The name of the model an image was made with, which the image discloses (R9)."""
+    style = StyleRepository(session).get_or_none(style_id)
+    return style.name if style else None

@@ -111,7 +111,7 @@ def record_training_outcome(
     session: Session, style_id: uuid.UUID, outcome: StyleStatus
 ) -> StyleModel:
     """Mark the style ready after training, back to draft if stopped, failed on an error."""
-    style = StyleRepository(session).get(style_id)
+    style = StyleRepository(session).get_or_none(style_id)
     if style is None:
         raise Conflict("The style was deleted during training.")
     return set_style_status(session, style, outcome)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hallmark.accounts import service as accounts
 from hallmark.accounts.models import User
 from hallmark.deps import InstanceDep, SessionDep
 from hallmark.errors import AppError
@@ -19,7 +20,7 @@ from hallmark.licensing import service as licensing
 from hallmark.licensing.certificates import certificate_html
 from hallmark.licensing.terms import TEMPLATES, price_in_minor_units
 from hallmark.provenance.service import verify_file
-from hallmark.styles.models import StyleModel
+from hallmark.styles import service as styles
 from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
 from hallmark.web.studio_routes import refused, to_login
 
@@ -32,8 +33,8 @@ def _image_context(
 ) -> dict[str, Any]:
     """What the image page shows this person: the image if they may have it, credentials, offers."""
     generation = generations.get_visible_generation(session, user, generation_id)
-    owner = session.get(User, generation.owner_id)
-    style = session.get(StyleModel, generation.style_id)
+    owner = accounts.username_of(session, generation.owner_id)
+    style_name = styles.style_name_of(session, generation.style_id)
     report = verify_file(session, instance, instance.blobs.get(generation.sha256))
     is_owner = generation.owner_id == user.id
     own_offers = [
@@ -46,8 +47,8 @@ def _image_context(
         "is_owner": is_owner,
         "own_offers": own_offers,
         "templates": {key: terms.name for key, terms in TEMPLATES.items()},
-        "owner": owner.username if owner else "?",
-        "style_name": style.name if style else "?",
+        "owner": owner or "?",
+        "style_name": style_name or "?",
         "may_download": generations.download_decision(session, user, generation).allowed,
         "report_lines": report.in_plain_words().splitlines(),
         "verdict": report.verdict,

@@ -114,7 +114,7 @@ def home(request: Request, session: SessionDep) -> HTMLResponse:
     """The public models, newest first."""
     user = page_user(request, session)
     styles, _ = list_public_styles(session, limit=60)
-    owners = {u.id: u.username for u in (session.get(User, s.owner_id) for s in styles) if u}
+    owners = accounts.usernames_of(session, {s.owner_id for s in styles})
     cards = [
         {
             "id": s.id,

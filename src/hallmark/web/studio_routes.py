@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from hallmark.accounts import service as accounts
 from hallmark.accounts.models import User
 from hallmark.artworks import service as artworks
 from hallmark.deps import BlobStoreDep, InstanceDep, SessionDep, blob_response
@@ -161,7 +162,7 @@ def job_page(job_id: uuid.UUID, request: Request, session: SessionDep) -> Respon
         return to_login(request)
     job = jobs.get_job(session, user, job_id)
     style = styles.get_visible_style(session, user, job.style_id)
-    owner = session.get(User, style.owner_id)
+    owner = accounts.username_of(session, style.owner_id)
     made = []
     if job.kind == JobKind.GENERATE_IMAGES.value:
         for generation_id in job.result.get("generation_ids", []):
@@ -170,7 +171,7 @@ def job_page(job_id: uuid.UUID, request: Request, session: SessionDep) -> Respon
     context = {
         "job": job,
         "style": style,
-        "owner": owner.username if owner else "?",
+        "owner": owner or "?",
         "samples": range(progress["samples"]),
         "made": made,
         "percent": progress["percent"],
@@ -219,13 +220,13 @@ def create_page(style: uuid.UUID, request: Request, session: SessionDep) -> Resp
     if user is None:
         return to_login(request)
     found = styles.get_visible_style(session, user, style)
-    owner = session.get(User, found.owner_id)
+    owner = accounts.username_of(session, found.owner_id)
     return render(
         request,
         "create.html",
         {
             "style": found,
-            "owner": owner.username if owner else "?",
+            "owner": owner or "?",
             "mine": found.owner_id == user.id,
         },
         user=user,
@@ -250,10 +251,10 @@ def create(
     if user is None:
         return to_login(request)
     found = styles.get_visible_style(session, user, style_id)
-    owner = session.get(User, found.owner_id)
+    owner = accounts.username_of(session, found.owner_id)
     context = {
         "style": found,
-        "owner": owner.username if owner else "?",
+        "owner": owner or "?",
         "mine": found.owner_id == user.id,
     }
     if not form_is_genuine(request, csrf_token):
