@@ -41,6 +41,13 @@ from hallmark.engines.base import (
     TrainingImage,
     TrainingStopped,
 )
+from hallmark.engines.checkpoints import (
+    RunState,
+    load_checkpoint,
+    newest_checkpoint,
+    save_checkpoint,
+    step_folder,
+)
 
 ENGINE_NAME = "diffusers-lora"
 ENGINE_VERSION = "1"
@@ -49,6 +56,8 @@ LORA_TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]
 SD_PARTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 SDXL_PARTS = (*SD_PARTS, "text_encoder_2", "tokenizer_2")
 CHECKPOINTS = "checkpoints"
+CHECKPOINT_WEIGHTS = "lora.safetensors"
+ADAPTER = "default"  # peft's name for an adapter added without one
 
 
 # ------------------------------------------------------------------------------ base models
@@ -193,16 +202,6 @@ def _encode_prompt(pipeline: Any, prompt: str, sdxl: bool) -> tuple[torch.Tensor
     return embeds, None
 
 
-def _checkpoint_dirs(output_dir: Path) -> list[Path]:
-    root = output_dir / CHECKPOINTS
-    if not root.is_dir():
-        return []
-    return sorted(
-        (p for p in root.iterdir() if p.name.startswith("step-") and (p / "state.json").exists()),
-        key=lambda p: int(p.name.split("-")[1]),
-    )
-
-
 class DiffusersLoraEngine:
     """LoRA styles on Stable Diffusion; one base pipeline per process, adapters swapped by name."""
 
@@ -281,9 +280,12 @@ class DiffusersLoraEngine:
         start = 0
         generator = torch.Generator().manual_seed(config.seed)
         picker = random.Random(config.seed)
-        checkpoints = _checkpoint_dirs(config.output_dir)
-        if checkpoints:
-            start = self._resume(checkpoints[-1], unet, optimizer, generator, picker)
+        run = RunState(optimizer, generator, picker)
+        checkpoint = newest_checkpoint(config.output_dir / CHECKPOINTS)
+        if checkpoint is not None:
+            start = load_checkpoint(
+                checkpoint, unet, run, weights=CHECKPOINT_WEIGHTS, adapter=ADAPTER
+            )
             on_progress(Progress(start, config.steps, None, None, f"resumed from step {start}"))
 
         # 5. The loop: noise a cached latent, predict the noise, weight by min-SNR, step.
@@ -295,7 +297,7 @@ class DiffusersLoraEngine:
         unet.train()
         for step in range(start, config.steps):
             if should_stop():
-                self._save_checkpoint(config, unet, optimizer, generator, picker, step)
+                self._save_checkpoint(config, unet, run, step)
                 on_progress(Progress(step, config.steps, loss_value, None, "stopped"))
                 raise TrainingStopped(
                     f"Training stopped after {step} of {config.steps} steps; the checkpoint is "
@@ -322,7 +324,7 @@ class DiffusersLoraEngine:
                 samples = self._validation_images(pipeline, config, unet)
             on_progress(Progress(step + 1, config.steps, loss_value, eta, "training", samples))
             if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
-                self._save_checkpoint(config, unet, optimizer, generator, picker, step + 1)
+                self._save_checkpoint(config, unet, run, step + 1)
 
         # 6. Save the adapter in the diffusers format, with its manifest.
         unet.eval()
@@ -444,59 +446,16 @@ class DiffusersLoraEngine:
         return tuple(result.images)
 
     @staticmethod
-    def _save_checkpoint(
-        config: TrainingConfig,
-        unet: Any,
-        optimizer: Any,
-        generator: torch.Generator,
-        picker: random.Random,
-        step: int,
-    ) -> None:
-        """Everything a resumed run needs, written to a temporary folder and renamed into place."""
-        from peft.utils import get_peft_model_state_dict
-        from safetensors.torch import save_file
-
-        root = config.output_dir / CHECKPOINTS
-        root.mkdir(parents=True, exist_ok=True)
-        final = root / f"step-{step}"
-        temporary = root / f".step-{step}.tmp"
-        temporary.mkdir(parents=True, exist_ok=True)
-        state = {k: v.contiguous() for k, v in get_peft_model_state_dict(unet).items()}
-        save_file(state, str(temporary / "lora.safetensors"))
-        torch.save(
-            {
-                "optimizer": optimizer.state_dict(),
-                "generator": generator.get_state(),
-                "torch": torch.get_rng_state(),
-                "picker": picker.getstate(),
-            },
-            temporary / "training_state.pt",
+    def _save_checkpoint(config: TrainingConfig, unet: Any, run: RunState, step: int) -> None:
+        """Everything a resumed run needs, in `checkpoints/step-N`, one folder per step."""
+        save_checkpoint(
+            step_folder(config.output_dir / CHECKPOINTS, step),
+            unet,
+            run,
+            step,
+            weights=CHECKPOINT_WEIGHTS,
+            adapter=ADAPTER,
         )
-        (temporary / "state.json").write_text(json.dumps({"step": step}), encoding="utf-8")
-        if final.exists():
-            import shutil
-
-            shutil.rmtree(final)
-        temporary.rename(final)
-
-    @staticmethod
-    def _resume(
-        checkpoint: Path,
-        unet: Any,
-        optimizer: Any,
-        generator: torch.Generator,
-        picker: random.Random,
-    ) -> int:
-        from peft.utils import set_peft_model_state_dict
-        from safetensors.torch import load_file
-
-        set_peft_model_state_dict(unet, load_file(str(checkpoint / "lora.safetensors")))
-        saved = torch.load(checkpoint / "training_state.pt", weights_only=False)
-        optimizer.load_state_dict(saved["optimizer"])
-        generator.set_state(saved["generator"])
-        torch.set_rng_state(saved["torch"])
-        picker.setstate(saved["picker"])
-        return int(json.loads((checkpoint / "state.json").read_text())["step"])
 
     def _save_artifact(
         self,

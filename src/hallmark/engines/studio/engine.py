@@ -9,7 +9,6 @@ generation samples a 32 px layout with guidance and paints it up to 256 px.
 from __future__ import annotations
 
 import functools
-import json
 import random
 import re
 import shutil
@@ -36,6 +35,14 @@ from hallmark.engines.base import (
     TrainingImage,
     TrainingStopped,
 )
+from hallmark.engines.checkpoints import (
+    RunState,
+    is_checkpoint,
+    load_checkpoint,
+    load_lora_weights,
+    lora_weights,
+    save_checkpoint,
+)
 from hallmark.engines.studio.network import (
     flow_matching_loss,
     images_to_tensor,
@@ -51,6 +58,7 @@ MIN_WORKS = 4
 MIN_SIDE = 64
 WORK_SIZE = 256  # works are kept square at this size for the renderer
 LORA_FILE = "studio-lora.safetensors"
+ADAPTER = "style"
 WORKS_DIR = "works"
 CHECKPOINT_DIR = "checkpoint"
 LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2", "proj_in", "proj_out"]
@@ -134,7 +142,6 @@ class StudioEngine:
         should_stop: StopCheck,
     ) -> ModelArtifact:
         """Fit a LoRA of the base model on the works; keep the works for the renderer."""
-        from peft.utils import get_peft_model_state_dict
         from safetensors.torch import save_file
 
         check_works(images, config)
@@ -153,17 +160,17 @@ class StudioEngine:
         # 2. Optimiser over the LoRA weights only; resume from the last checkpoint if any.
         parameters = [p for p in unet.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=0.0)
-        generator = torch.Generator().manual_seed(config.seed)
         picker = random.Random(config.seed)
+        run = RunState(optimizer, torch.Generator().manual_seed(config.seed), picker)
         config.output_dir.mkdir(parents=True, exist_ok=True)
-        start = self._resume(config.output_dir, unet, optimizer, generator, picker)
+        start = self._resume(config.output_dir, unet, run)
         dropout = config.caption_dropout or STUDIO_CAPTION_DROPOUT
         batch_size = max(1, config.batch_size)
         losses: list[float] = []
         step_began = time.monotonic()
         for step in range(start, config.steps):
             if should_stop():
-                self._save_checkpoint(config.output_dir, unet, optimizer, generator, picker, step)
+                self._save_checkpoint(config.output_dir, unet, run, step)
                 raise TrainingStopped(f"Training stopped at step {step}; it resumes from there.")
             # 3. A batch: works picked at random, flipped (with their caption) and shifted.
             chosen, texts_now = [], []
@@ -180,7 +187,7 @@ class StudioEngine:
                 images_to_tensor(chosen),
                 encoded.embeddings[index],
                 encoded.mask[index],
-                generator,
+                run.generator,
             )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
@@ -203,13 +210,9 @@ class StudioEngine:
                 )
             )
             if config.checkpoint_every and done % config.checkpoint_every == 0:
-                self._save_checkpoint(config.output_dir, unet, optimizer, generator, picker, done)
+                self._save_checkpoint(config.output_dir, unet, run, done)
         # 4. The adapter, the works the renderer paints from, and the manifest.
-        state = {
-            k: v.detach().contiguous()
-            for k, v in get_peft_model_state_dict(unet, adapter_name="style").items()
-        }
-        save_file(state, str(config.output_dir / LORA_FILE))
+        save_file(lora_weights(unet, ADAPTER), str(config.output_dir / LORA_FILE))
         works_dir = config.output_dir / WORKS_DIR
         works_dir.mkdir(exist_ok=True)
         for number, work in enumerate(works):
@@ -251,7 +254,7 @@ class StudioEngine:
             LoraConfig(
                 r=rank, lora_alpha=alpha, target_modules=LORA_TARGETS, init_lora_weights=True
             ),
-            adapter_name="style",
+            adapter_name=ADAPTER,
         )
         return unet
 
@@ -264,60 +267,19 @@ class StudioEngine:
         return tuple(image.resize((128, 128), Image.Resampling.NEAREST) for image in layouts)
 
     @staticmethod
-    def _save_checkpoint(
-        folder: Path,
-        unet: Any,
-        optimizer: torch.optim.Optimizer,
-        generator: torch.Generator,
-        picker: random.Random,
-        step: int,
-    ) -> None:
-        """Weights in safetensors and the optimiser's state, swapped into place whole."""
-        from peft.utils import get_peft_model_state_dict
-        from safetensors.torch import save_file
-
-        temporary = folder / f".{CHECKPOINT_DIR}.tmp"
-        shutil.rmtree(temporary, ignore_errors=True)
-        temporary.mkdir(parents=True)
-        state = {
-            k: v.detach().contiguous()
-            for k, v in get_peft_model_state_dict(unet, adapter_name="style").items()
-        }
-        save_file(state, str(temporary / LORA_FILE))
-        torch.save(
-            {
-                "optimizer": optimizer.state_dict(),
-                "generator": generator.get_state(),
-                "picker": picker.getstate(),
-            },
-            temporary / "training_state.pt",
+    def _save_checkpoint(folder: Path, unet: Any, run: RunState, step: int) -> None:
+        """The run's one checkpoint, in `checkpoint/`, replacing the one before."""
+        save_checkpoint(
+            folder / CHECKPOINT_DIR, unet, run, step, weights=LORA_FILE, adapter=ADAPTER
         )
-        (temporary / "state.json").write_text(json.dumps({"step": step}), encoding="utf-8")
-        final = folder / CHECKPOINT_DIR
-        shutil.rmtree(final, ignore_errors=True)
-        temporary.rename(final)
 
     @staticmethod
-    def _resume(
-        folder: Path,
-        unet: Any,
-        optimizer: torch.optim.Optimizer,
-        generator: torch.Generator,
-        picker: random.Random,
-    ) -> int:
+    def _resume(folder: Path, unet: Any, run: RunState) -> int:
         """The step to start from: 0, or the last checkpoint's."""
-        from peft.utils import set_peft_model_state_dict
-        from safetensors.torch import load_file
-
         checkpoint = folder / CHECKPOINT_DIR
-        if not (checkpoint / "state.json").is_file():
+        if not is_checkpoint(checkpoint):
             return 0
-        set_peft_model_state_dict(unet, load_file(str(checkpoint / LORA_FILE)), "style")
-        saved = torch.load(checkpoint / "training_state.pt", weights_only=False)
-        optimizer.load_state_dict(saved["optimizer"])
-        generator.set_state(saved["generator"])
-        picker.setstate(saved["picker"])
-        return int(json.loads((checkpoint / "state.json").read_text())["step"])
+        return load_checkpoint(checkpoint, unet, run, weights=LORA_FILE, adapter=ADAPTER)
 
     # ---- generation -------------------------------------------------------------------------
 
@@ -376,9 +338,6 @@ class StudioEngine:
 
     def _load(self, artifact: ModelArtifact) -> tuple[Any, PatchRenderer, BaseModel]:
         """The style's UNet and renderer, kept for the last few styles used in this process."""
-        from peft.utils import set_peft_model_state_dict
-        from safetensors.torch import load_file
-
         key = artifact.directory.resolve()
         if key in self._models:
             self._models.move_to_end(key)
@@ -393,7 +352,7 @@ class StudioEngine:
                 "train it again."
             )
         unet = self._unet_with_lora(base, int(manifest["rank"]), int(manifest["alpha"]))
-        set_peft_model_state_dict(unet, load_file(str(artifact.directory / LORA_FILE)), "style")
+        load_lora_weights(unet, artifact.directory / LORA_FILE, ADAPTER)
         unet.eval()
         works = sorted((artifact.directory / WORKS_DIR).glob("*.png"))
         renderer = _renderer_for(tuple(str(p) for p in works))
@@ -412,9 +371,9 @@ def merge_style(unet: Any, strength: float) -> None:
     if getattr(unet, "merged_style_strength", None) == strength:
         return
     unmerge_style(unet)
-    unet.set_adapters(["style"], weights=[strength])
+    unet.set_adapters([ADAPTER], weights=[strength])
     for layer in _lora_layers(unet):
-        layer.merge(adapter_names=["style"])
+        layer.merge(adapter_names=[ADAPTER])
     unet.merged_style_strength = strength
 
 
