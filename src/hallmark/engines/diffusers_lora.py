@@ -3,7 +3,8 @@
 One readable training loop in numbered steps, after diffusers' `train_dreambooth_lora.py` and
 `train_dreambooth_lora_sdxl.py`: peft LoRA on the UNet's attention projections, captions with a
 trigger token, aspect-ratio buckets, latents and prompt embeddings cached once, min-SNR weighting,
-seeded and deterministic on CPU, checkpoints that a crashed run resumes from.
+seeded and deterministic on CPU, checkpoints that a crashed run resumes from. torch is imported
+by the functions that use it: the registry reads the class's settings alone.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ import threading
 import time
 import warnings
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from hallmark.engines.base import (
@@ -48,6 +48,9 @@ from hallmark.engines.checkpoints import (
     save_checkpoint,
     step_folder,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 ENGINE_NAME = "diffusers-lora"
 ENGINE_VERSION = "1"
@@ -172,6 +175,8 @@ def caption_for(item: TrainingImage, config: TrainingConfig) -> str:
 
 def _to_tensor(image: Image.Image) -> torch.Tensor:
     """An image as a 1x3xHxW tensor in [-1, 1]."""
+    import torch
+
     data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
     pixels = data.reshape(image.height, image.width, 3).permute(2, 0, 1).float() / 127.5 - 1
     return pixels.unsqueeze(0)
@@ -205,7 +210,17 @@ def _encode_prompt(pipeline: Any, prompt: str, sdxl: bool) -> tuple[torch.Tensor
 class DiffusersLoraEngine:
     """LoRA styles on Stable Diffusion; one base pipeline per process, adapters swapped by name."""
 
-    name = ENGINE_NAME
+    name: ClassVar[str] = ENGINE_NAME
+    # TrainingConfig's and GenerationRequest's defaults are this engine's; the base model is
+    # always the style's own.
+    training_defaults: ClassVar[Mapping[str, Any]] = {}
+    generation_defaults: ClassVar[Mapping[str, Any]] = {}
+    default_base_model: ClassVar[str] = ""
+
+    @staticmethod
+    def prompt_notes(prompt: str, base_model: str) -> list[str]:
+        """Nothing to say: a full base model understands open prompts."""
+        return []
 
     def __init__(self) -> None:
         self._pipelines: dict[tuple[str, str], Any] = {}
@@ -239,6 +254,7 @@ class DiffusersLoraEngine:
         on_progress: ProgressCallback,
         should_stop: StopCheck,
     ) -> ModelArtifact:
+        import torch
         from peft import LoraConfig
         from peft.utils import get_peft_model_state_dict
 
@@ -333,12 +349,16 @@ class DiffusersLoraEngine:
     @staticmethod
     def _autocast(config: TrainingConfig) -> Any:
         """fp16/bf16 autocast on CUDA when asked; float32 everywhere else."""
+        import torch
+
         if config.device.startswith("cuda") and config.mixed_precision in {"fp16", "bf16"}:
             dtype = torch.float16 if config.mixed_precision == "fp16" else torch.bfloat16
             return torch.autocast(device_type="cuda", dtype=dtype)
         return contextlib.nullcontext()
 
     def _optimizer(self, parameters: list[torch.nn.Parameter], config: TrainingConfig) -> Any:
+        import torch
+
         if config.use_8bit_adam and config.device.startswith("cuda"):
             try:
                 import bitsandbytes as bnb
@@ -351,6 +371,8 @@ class DiffusersLoraEngine:
     def _cache_examples(
         self, pipeline: Any, images: list[TrainingImage], config: TrainingConfig, sdxl: bool
     ) -> list[_Example]:
+        import torch
+
         vae = pipeline.vae
         generator = torch.Generator().manual_seed(config.seed)
         examples = []
@@ -392,6 +414,8 @@ class DiffusersLoraEngine:
         generator: torch.Generator,
         sdxl: bool,
     ) -> torch.Tensor:
+        import torch
+        import torch.nn.functional as F
         from diffusers.training_utils import compute_snr
 
         device = unet.device
@@ -432,6 +456,8 @@ class DiffusersLoraEngine:
     def _validation_images(
         pipeline: Any, config: TrainingConfig, unet: Any
     ) -> tuple[Image.Image, ...]:
+        import torch
+
         unet.eval()
         prompt = config.validation_prompt or f"a work in {config.trigger} style"
         with torch.no_grad():
@@ -501,6 +527,7 @@ class DiffusersLoraEngine:
 
     def generate(self, artifact: ModelArtifact, request: GenerationRequest) -> list[Image.Image]:
         """Images from the base model with the style's adapter at the requested strength."""
+        import torch
         from diffusers import DPMSolverMultistepScheduler
 
         if not request.prompt.strip():

@@ -3,7 +3,8 @@
 Three parts, each its own module: `network` (the text-to-layout UNet and its flow-matching
 training), `text` (MiniLM prompts) and `renderer` (coarse-to-fine patch matching from the
 artist's works). Training fits a LoRA on the base UNet and keeps the works for the renderer;
-generation samples a 32 px layout with guidance and paints it up to 256 px.
+generation samples a 32 px layout with guidance and paints it up to 256 px. torch and the
+network are imported by the methods that use them: the registry reads the class's settings alone.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
 
 from hallmark.engines.base import (
@@ -43,20 +44,14 @@ from hallmark.engines.checkpoints import (
     lora_weights,
     save_checkpoint,
 )
-from hallmark.engines.studio.network import (
-    flow_matching_loss,
-    images_to_tensor,
-    sample_layouts,
-    tensor_to_arrays,
-)
 from hallmark.engines.studio.renderer import PatchRenderer
-from hallmark.engines.studio.text import MAX_TOKENS, shared_text_encoder
 from hallmark.engines.studio.weights import BaseModel, load_base_unet, locate_base
 
 ENGINE_NAME = "studio"
 MIN_WORKS = 4
 MIN_SIDE = 64
 WORK_SIZE = 256  # works are kept square at this size for the renderer
+BASE_MODEL = "studio-base"
 LORA_FILE = "studio-lora.safetensors"
 ADAPTER = "style"
 WORKS_DIR = "works"
@@ -126,7 +121,15 @@ def check_works(images: list[TrainingImage], config: TrainingConfig) -> None:
 class StudioEngine:
     """Embedded CPU styles: minutes to train on ~20 works, seconds per 256 px image."""
 
-    name = ENGINE_NAME
+    name: ClassVar[str] = ENGINE_NAME
+    training_defaults: ClassVar[Mapping[str, Any]] = TRAINING_DEFAULTS
+    generation_defaults: ClassVar[Mapping[str, Any]] = GENERATION_DEFAULTS
+    default_base_model: ClassVar[str] = BASE_MODEL
+
+    @staticmethod
+    def prompt_notes(prompt: str, base_model: str) -> list[str]:
+        """Notes for a prompt: words outside the base model's world, a prompt cut short."""
+        return _notes(prompt, locate_base(base_model))
 
     def __init__(self) -> None:
         self._models: OrderedDict[Path, tuple[Any, PatchRenderer, BaseModel]] = OrderedDict()
@@ -142,7 +145,11 @@ class StudioEngine:
         should_stop: StopCheck,
     ) -> ModelArtifact:
         """Fit a LoRA of the base model on the works; keep the works for the renderer."""
+        import torch
         from safetensors.torch import save_file
+
+        from hallmark.engines.studio.network import flow_matching_loss, images_to_tensor
+        from hallmark.engines.studio.text import shared_text_encoder
 
         check_works(images, config)
         began = time.monotonic()
@@ -222,7 +229,7 @@ class StudioEngine:
             config.output_dir,
             {
                 "engine": ENGINE_NAME,
-                "base_model": config.base_model or "studio-base",
+                "base_model": config.base_model or BASE_MODEL,
                 "base_sha256": base.sha256,
                 "base_data_version": base.record.get("data_version"),
                 "rank": config.rank,
@@ -321,6 +328,11 @@ class StudioEngine:
     def _layouts(
         unet: Any, prompt: str, count: int, seed: int, steps: int, guidance: float
     ) -> list[Image.Image]:
+        import torch
+
+        from hallmark.engines.studio.network import sample_layouts, tensor_to_arrays
+        from hallmark.engines.studio.text import shared_text_encoder
+
         encoder = shared_text_encoder()
         encoded = encoder.encode([prompt, ""])
         generators = [torch.Generator().manual_seed(seed + i) for i in range(count)]
@@ -391,12 +403,9 @@ def _lora_layers(unet: Any) -> list[Any]:
     return [module for module in unet.modules() if isinstance(module, BaseTunerLayer)]
 
 
-def prompt_notes(prompt: str, base_model: str = "") -> list[str]:
-    """Notes for a prompt: words outside the base model's world, a prompt cut short."""
-    return _notes(prompt, locate_base(base_model))
-
-
 def _notes(prompt: str, base: BaseModel) -> list[str]:
+    from hallmark.engines.studio.text import MAX_TOKENS, shared_text_encoder
+
     notes = []
     words = [w.strip(",.:;!?\"'").lower() for w in prompt.split()]
     unknown = sorted({w for w in words if w and w not in base.vocabulary})
