@@ -269,27 +269,6 @@ def test_buckets_keep_portrait_and_landscape_works_whole() -> None:
     assert portrait.height > portrait.width and landscape.width > landscape.height
 
 
-def test_unknown_engines_are_refused_and_plugins_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    from importlib import metadata
-
-    from hallmark.engines import base
-
-    class Plugin:
-        name = "my-engine"
-
-        def load(self) -> Any:
-            return DiffusersLoraEngine
-
-    def entry_points(group: str) -> list[Plugin]:
-        return [Plugin()] if group == base.ENTRY_POINT_GROUP else []
-
-    monkeypatch.setattr(metadata, "entry_points", entry_points)
-
-    assert isinstance(get_engine("my-engine"), DiffusersLoraEngine)
-    with pytest.raises(EngineError, match="Unknown engine 'nope'; available: diffusers-lora"):
-        get_engine("nope")
-
-
 def test_caption_dropout_trains_on_the_empty_prompt_too(
     tiny_sd: Path, works: list[TrainingImage], tmp_path: Path
 ) -> None:

@@ -1,23 +1,24 @@
-"""The one protocol every style engine speaks, its values, its errors, and the engine registry."""
+"""The one protocol every style engine speaks, its values and its errors."""
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from PIL import Image
 
-ENTRY_POINT_GROUP = "hallmark.engines"
 MANIFEST = "manifest.json"
 
 
 class EngineError(ValueError):
     """Training or generation cannot go on; the message says what to change."""
+
+
+class UnknownEngine(EngineError):
+    """No engine is registered under the name asked for."""
 
 
 class NotEnoughImages(EngineError):
@@ -139,9 +140,22 @@ StopCheck = Callable[[], bool]
 
 
 class Engine(Protocol):
-    """What the studio asks of an engine: learn a style, and make images with it."""
+    """What the studio asks of an engine: its own settings, learn a style, make images with it.
 
-    name: str
+    The settings are class attributes, read without building the engine: its module imports its
+    heavy libraries (torch, diffusers) in the methods that need them, so asking for them is cheap.
+    """
+
+    name: ClassVar[str]
+    # Settings where the engine differs from TrainingConfig's and GenerationRequest's defaults.
+    training_defaults: ClassVar[Mapping[str, Any]]
+    generation_defaults: ClassVar[Mapping[str, Any]]
+    default_base_model: ClassVar[str]  # used when a style names none; "" if one must be given
+
+    @classmethod
+    def prompt_notes(cls, prompt: str, base_model: str) -> list[str]:
+        """What the person should know about a prompt (words the engine cannot draw...)."""
+        ...
 
     def train(
         self,
@@ -156,71 +170,3 @@ class Engine(Protocol):
     def generate(self, artifact: ModelArtifact, request: GenerationRequest) -> list[Image.Image]:
         """Images in the learned style; the same request and seed give the same images."""
         ...
-
-
-def _built_in() -> dict[str, Callable[[], Engine]]:
-    def diffusers_lora() -> Engine:
-        from hallmark.engines.diffusers_lora import DiffusersLoraEngine
-
-        return DiffusersLoraEngine()
-
-    def studio() -> Engine:
-        from hallmark.engines.studio import StudioEngine
-
-        return StudioEngine()
-
-    return {"diffusers-lora": diffusers_lora, "studio": studio}
-
-
-def training_defaults(engine: str) -> dict[str, Any]:
-    """An engine's own training settings, where they differ from TrainingConfig's defaults."""
-    if engine == "studio":
-        from hallmark.engines.studio.engine import TRAINING_DEFAULTS
-
-        return dict(TRAINING_DEFAULTS)
-    return {}
-
-
-def generation_defaults(engine: str) -> dict[str, Any]:
-    """An engine's own sampler settings, where they differ from GenerationRequest's defaults."""
-    if engine == "studio":
-        from hallmark.engines.studio.engine import GENERATION_DEFAULTS
-
-        return dict(GENERATION_DEFAULTS)
-    return {}
-
-
-def prompt_notes(engine: str, prompt: str, base_model: str = "") -> list[str]:
-    """What an engine wants the person to know about a prompt (words it cannot draw...)."""
-    if engine == "studio":
-        from hallmark.engines.studio.engine import prompt_notes as studio_notes
-
-        return studio_notes(prompt, base_model)
-    return []
-
-
-def default_base_model(engine: str) -> str:
-    """The base model an engine uses when a style names none ("" if it must be given)."""
-    return "studio-base" if engine == "studio" else ""
-
-
-def available_engines() -> dict[str, Callable[[], Engine]]:
-    """Built-in engines and those other packages register under the entry point group."""
-    found = _built_in()
-    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        found.setdefault(entry.name, functools.partial(_load_plugin, entry))
-    return found
-
-
-def _load_plugin(entry: metadata.EntryPoint) -> Engine:
-    """An engine from an entry point naming its class (or any callable returning an engine)."""
-    engine: Engine = entry.load()()
-    return engine
-
-
-def get_engine(name: str) -> Engine:
-    """A ready engine by name, or a clear error listing the known ones."""
-    factories = available_engines()
-    if name not in factories:
-        raise EngineError(f"Unknown engine '{name}'; available: {', '.join(sorted(factories))}.")
-    return factories[name]()

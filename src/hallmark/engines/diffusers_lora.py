@@ -3,7 +3,8 @@
 One readable training loop in numbered steps, after diffusers' `train_dreambooth_lora.py` and
 `train_dreambooth_lora_sdxl.py`: peft LoRA on the UNet's attention projections, captions with a
 trigger token, aspect-ratio buckets, latents and prompt embeddings cached once, min-SNR weighting,
-seeded and deterministic on CPU, checkpoints that a crashed run resumes from.
+seeded and deterministic on CPU, checkpoints that a crashed run resumes from. torch is imported
+by the functions that use it: the registry reads the class's settings alone.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ import threading
 import time
 import warnings
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from hallmark.engines.base import (
@@ -41,6 +41,16 @@ from hallmark.engines.base import (
     TrainingImage,
     TrainingStopped,
 )
+from hallmark.engines.checkpoints import (
+    RunState,
+    load_checkpoint,
+    newest_checkpoint,
+    save_checkpoint,
+    step_folder,
+)
+
+if TYPE_CHECKING:
+    import torch
 
 ENGINE_NAME = "diffusers-lora"
 ENGINE_VERSION = "1"
@@ -49,6 +59,8 @@ LORA_TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]
 SD_PARTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 SDXL_PARTS = (*SD_PARTS, "text_encoder_2", "tokenizer_2")
 CHECKPOINTS = "checkpoints"
+CHECKPOINT_WEIGHTS = "lora.safetensors"
+ADAPTER = "default"  # peft's name for an adapter added without one
 
 
 # ------------------------------------------------------------------------------ base models
@@ -163,6 +175,8 @@ def caption_for(item: TrainingImage, config: TrainingConfig) -> str:
 
 def _to_tensor(image: Image.Image) -> torch.Tensor:
     """An image as a 1x3xHxW tensor in [-1, 1]."""
+    import torch
+
     data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
     pixels = data.reshape(image.height, image.width, 3).permute(2, 0, 1).float() / 127.5 - 1
     return pixels.unsqueeze(0)
@@ -193,20 +207,20 @@ def _encode_prompt(pipeline: Any, prompt: str, sdxl: bool) -> tuple[torch.Tensor
     return embeds, None
 
 
-def _checkpoint_dirs(output_dir: Path) -> list[Path]:
-    root = output_dir / CHECKPOINTS
-    if not root.is_dir():
-        return []
-    return sorted(
-        (p for p in root.iterdir() if p.name.startswith("step-") and (p / "state.json").exists()),
-        key=lambda p: int(p.name.split("-")[1]),
-    )
-
-
 class DiffusersLoraEngine:
     """LoRA styles on Stable Diffusion; one base pipeline per process, adapters swapped by name."""
 
-    name = ENGINE_NAME
+    name: ClassVar[str] = ENGINE_NAME
+    # TrainingConfig's and GenerationRequest's defaults are this engine's; the base model is
+    # always the style's own.
+    training_defaults: ClassVar[Mapping[str, Any]] = {}
+    generation_defaults: ClassVar[Mapping[str, Any]] = {}
+    default_base_model: ClassVar[str] = ""
+
+    @staticmethod
+    def prompt_notes(prompt: str, base_model: str) -> list[str]:
+        """Nothing to say: a full base model understands open prompts."""
+        return []
 
     def __init__(self) -> None:
         self._pipelines: dict[tuple[str, str], Any] = {}
@@ -240,6 +254,7 @@ class DiffusersLoraEngine:
         on_progress: ProgressCallback,
         should_stop: StopCheck,
     ) -> ModelArtifact:
+        import torch
         from peft import LoraConfig
         from peft.utils import get_peft_model_state_dict
 
@@ -281,9 +296,12 @@ class DiffusersLoraEngine:
         start = 0
         generator = torch.Generator().manual_seed(config.seed)
         picker = random.Random(config.seed)
-        checkpoints = _checkpoint_dirs(config.output_dir)
-        if checkpoints:
-            start = self._resume(checkpoints[-1], unet, optimizer, generator, picker)
+        run = RunState(optimizer, generator, picker)
+        checkpoint = newest_checkpoint(config.output_dir / CHECKPOINTS)
+        if checkpoint is not None:
+            start = load_checkpoint(
+                checkpoint, unet, run, weights=CHECKPOINT_WEIGHTS, adapter=ADAPTER
+            )
             on_progress(Progress(start, config.steps, None, None, f"resumed from step {start}"))
 
         # 5. The loop: noise a cached latent, predict the noise, weight by min-SNR, step.
@@ -295,7 +313,7 @@ class DiffusersLoraEngine:
         unet.train()
         for step in range(start, config.steps):
             if should_stop():
-                self._save_checkpoint(config, unet, optimizer, generator, picker, step)
+                self._save_checkpoint(config, unet, run, step)
                 on_progress(Progress(step, config.steps, loss_value, None, "stopped"))
                 raise TrainingStopped(
                     f"Training stopped after {step} of {config.steps} steps; the checkpoint is "
@@ -322,7 +340,7 @@ class DiffusersLoraEngine:
                 samples = self._validation_images(pipeline, config, unet)
             on_progress(Progress(step + 1, config.steps, loss_value, eta, "training", samples))
             if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
-                self._save_checkpoint(config, unet, optimizer, generator, picker, step + 1)
+                self._save_checkpoint(config, unet, run, step + 1)
 
         # 6. Save the adapter in the diffusers format, with its manifest.
         unet.eval()
@@ -331,12 +349,16 @@ class DiffusersLoraEngine:
     @staticmethod
     def _autocast(config: TrainingConfig) -> Any:
         """fp16/bf16 autocast on CUDA when asked; float32 everywhere else."""
+        import torch
+
         if config.device.startswith("cuda") and config.mixed_precision in {"fp16", "bf16"}:
             dtype = torch.float16 if config.mixed_precision == "fp16" else torch.bfloat16
             return torch.autocast(device_type="cuda", dtype=dtype)
         return contextlib.nullcontext()
 
     def _optimizer(self, parameters: list[torch.nn.Parameter], config: TrainingConfig) -> Any:
+        import torch
+
         if config.use_8bit_adam and config.device.startswith("cuda"):
             try:
                 import bitsandbytes as bnb
@@ -349,6 +371,8 @@ class DiffusersLoraEngine:
     def _cache_examples(
         self, pipeline: Any, images: list[TrainingImage], config: TrainingConfig, sdxl: bool
     ) -> list[_Example]:
+        import torch
+
         vae = pipeline.vae
         generator = torch.Generator().manual_seed(config.seed)
         examples = []
@@ -390,6 +414,8 @@ class DiffusersLoraEngine:
         generator: torch.Generator,
         sdxl: bool,
     ) -> torch.Tensor:
+        import torch
+        import torch.nn.functional as F
         from diffusers.training_utils import compute_snr
 
         device = unet.device
@@ -430,6 +456,8 @@ class DiffusersLoraEngine:
     def _validation_images(
         pipeline: Any, config: TrainingConfig, unet: Any
     ) -> tuple[Image.Image, ...]:
+        import torch
+
         unet.eval()
         prompt = config.validation_prompt or f"a work in {config.trigger} style"
         with torch.no_grad():
@@ -444,59 +472,16 @@ class DiffusersLoraEngine:
         return tuple(result.images)
 
     @staticmethod
-    def _save_checkpoint(
-        config: TrainingConfig,
-        unet: Any,
-        optimizer: Any,
-        generator: torch.Generator,
-        picker: random.Random,
-        step: int,
-    ) -> None:
-        """Everything a resumed run needs, written to a temporary folder and renamed into place."""
-        from peft.utils import get_peft_model_state_dict
-        from safetensors.torch import save_file
-
-        root = config.output_dir / CHECKPOINTS
-        root.mkdir(parents=True, exist_ok=True)
-        final = root / f"step-{step}"
-        temporary = root / f".step-{step}.tmp"
-        temporary.mkdir(parents=True, exist_ok=True)
-        state = {k: v.contiguous() for k, v in get_peft_model_state_dict(unet).items()}
-        save_file(state, str(temporary / "lora.safetensors"))
-        torch.save(
-            {
-                "optimizer": optimizer.state_dict(),
-                "generator": generator.get_state(),
-                "torch": torch.get_rng_state(),
-                "picker": picker.getstate(),
-            },
-            temporary / "training_state.pt",
+    def _save_checkpoint(config: TrainingConfig, unet: Any, run: RunState, step: int) -> None:
+        """Everything a resumed run needs, in `checkpoints/step-N`, one folder per step."""
+        save_checkpoint(
+            step_folder(config.output_dir / CHECKPOINTS, step),
+            unet,
+            run,
+            step,
+            weights=CHECKPOINT_WEIGHTS,
+            adapter=ADAPTER,
         )
-        (temporary / "state.json").write_text(json.dumps({"step": step}), encoding="utf-8")
-        if final.exists():
-            import shutil
-
-            shutil.rmtree(final)
-        temporary.rename(final)
-
-    @staticmethod
-    def _resume(
-        checkpoint: Path,
-        unet: Any,
-        optimizer: Any,
-        generator: torch.Generator,
-        picker: random.Random,
-    ) -> int:
-        from peft.utils import set_peft_model_state_dict
-        from safetensors.torch import load_file
-
-        set_peft_model_state_dict(unet, load_file(str(checkpoint / "lora.safetensors")))
-        saved = torch.load(checkpoint / "training_state.pt", weights_only=False)
-        optimizer.load_state_dict(saved["optimizer"])
-        generator.set_state(saved["generator"])
-        torch.set_rng_state(saved["torch"])
-        picker.setstate(saved["picker"])
-        return int(json.loads((checkpoint / "state.json").read_text())["step"])
 
     def _save_artifact(
         self,
@@ -542,6 +527,7 @@ class DiffusersLoraEngine:
 
     def generate(self, artifact: ModelArtifact, request: GenerationRequest) -> list[Image.Image]:
         """Images from the base model with the style's adapter at the requested strength."""
+        import torch
         from diffusers import DPMSolverMultistepScheduler
 
         if not request.prompt.strip():

@@ -295,7 +295,7 @@ class JobRunner:
                 # 3. Each image in its own short write transaction, with the job's progress.
                 if not self._store_image(job_id, worker, plan, signed, ids, len(images)):
                     return  # the job was taken from this worker; its new worker carries on
-        except (AppError, TypeError) as error:
+        except (AppError, EngineError, TypeError) as error:  # EngineError: engine uninstalled
             self._finish(job_id, worker, JobState.FAILED, error=str(error))
             return
         self._finish(

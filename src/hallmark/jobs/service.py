@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hallmark.accounts.models import User
 from hallmark.artworks.service import list_trainable_artworks
 from hallmark.db import after_transaction, transaction, utcnow, write_transaction
-from hallmark.engines import training_defaults
+from hallmark.engines import EngineError, training_defaults
 from hallmark.errors import Conflict, InvalidInput, NotFound
 from hallmark.generations.service import check_may_generate
 from hallmark.instance import Instance
@@ -126,6 +126,10 @@ def submit_training(
         raise Conflict(
             f"You already have {limit} trainings queued or running; wait for one to finish."
         )
+    try:
+        total = int(settings.get("steps") or training_defaults(style.engine).get("steps", 0))
+    except EngineError as error:  # the style's engine is no longer installed
+        raise InvalidInput(str(error)) from None
     return _submit(
         session,
         queues,
@@ -134,7 +138,7 @@ def submit_training(
             requester_id=owner.id,
             style_id=style.id,
             payload=payload,
-            total=int(settings.get("steps") or training_defaults(style.engine).get("steps", 0)),
+            total=total,
             idempotency_key=key,
         ),
     )

@@ -13,13 +13,12 @@ from hallmark.accounts.models import User
 from hallmark.artworks.facts import artwork_facts
 from hallmark.artworks.repository import ArtworkRepository
 from hallmark.db import utcnow
-from hallmark.engines import default_base_model
+from hallmark.engines import default_base_model, engine_names
 from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hallmark.styles.facts import model_facts
 from hallmark.styles.models import StyleModel, StyleStatus, StyleTrainingWork
 from hallmark.styles.repository import StyleRepository
 
-KNOWN_ENGINES = ("studio", "diffusers-lora")
 DEFAULT_ENGINE = "studio"
 MAX_TRAINING_WORKS = 500
 
@@ -49,8 +48,9 @@ def create_style(
     clean_name = name.strip()
     if not 1 <= len(clean_name) <= 100:
         raise InvalidInput("A style's name has 1 to 100 characters.")
-    if engine not in KNOWN_ENGINES:
-        raise InvalidInput(f"Unknown engine '{engine}'; choose one of: {', '.join(KNOWN_ENGINES)}.")
+    known = engine_names()
+    if engine not in known:
+        raise InvalidInput(f"Unknown engine '{engine}'; choose one of: {', '.join(known)}.")
     unique_ids = list(dict.fromkeys(artwork_ids))
     if len(unique_ids) > MAX_TRAINING_WORKS:
         raise InvalidInput(f"A training set has at most {MAX_TRAINING_WORKS} works.")

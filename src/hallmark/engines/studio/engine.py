@@ -3,24 +3,24 @@
 Three parts, each its own module: `network` (the text-to-layout UNet and its flow-matching
 training), `text` (MiniLM prompts) and `renderer` (coarse-to-fine patch matching from the
 artist's works). Training fits a LoRA on the base UNet and keeps the works for the renderer;
-generation samples a 32 px layout with guidance and paints it up to 256 px.
+generation samples a 32 px layout with guidance and paints it up to 256 px. torch and the
+network are imported by the methods that use them: the registry reads the class's settings alone.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import random
 import re
 import shutil
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
 
 from hallmark.engines.base import (
@@ -36,21 +36,24 @@ from hallmark.engines.base import (
     TrainingImage,
     TrainingStopped,
 )
-from hallmark.engines.studio.network import (
-    flow_matching_loss,
-    images_to_tensor,
-    sample_layouts,
-    tensor_to_arrays,
+from hallmark.engines.checkpoints import (
+    RunState,
+    is_checkpoint,
+    load_checkpoint,
+    load_lora_weights,
+    lora_weights,
+    save_checkpoint,
 )
 from hallmark.engines.studio.renderer import PatchRenderer
-from hallmark.engines.studio.text import MAX_TOKENS, shared_text_encoder
 from hallmark.engines.studio.weights import BaseModel, load_base_unet, locate_base
 
 ENGINE_NAME = "studio"
 MIN_WORKS = 4
 MIN_SIDE = 64
 WORK_SIZE = 256  # works are kept square at this size for the renderer
+BASE_MODEL = "studio-base"
 LORA_FILE = "studio-lora.safetensors"
+ADAPTER = "style"
 WORKS_DIR = "works"
 CHECKPOINT_DIR = "checkpoint"
 LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2", "proj_in", "proj_out"]
@@ -118,7 +121,15 @@ def check_works(images: list[TrainingImage], config: TrainingConfig) -> None:
 class StudioEngine:
     """Embedded CPU styles: minutes to train on ~20 works, seconds per 256 px image."""
 
-    name = ENGINE_NAME
+    name: ClassVar[str] = ENGINE_NAME
+    training_defaults: ClassVar[Mapping[str, Any]] = TRAINING_DEFAULTS
+    generation_defaults: ClassVar[Mapping[str, Any]] = GENERATION_DEFAULTS
+    default_base_model: ClassVar[str] = BASE_MODEL
+
+    @staticmethod
+    def prompt_notes(prompt: str, base_model: str) -> list[str]:
+        """Notes for a prompt: words outside the base model's world, a prompt cut short."""
+        return _notes(prompt, locate_base(base_model))
 
     def __init__(self) -> None:
         self._models: OrderedDict[Path, tuple[Any, PatchRenderer, BaseModel]] = OrderedDict()
@@ -134,8 +145,11 @@ class StudioEngine:
         should_stop: StopCheck,
     ) -> ModelArtifact:
         """Fit a LoRA of the base model on the works; keep the works for the renderer."""
-        from peft.utils import get_peft_model_state_dict
+        import torch
         from safetensors.torch import save_file
+
+        from hallmark.engines.studio.network import flow_matching_loss, images_to_tensor
+        from hallmark.engines.studio.text import shared_text_encoder
 
         check_works(images, config)
         began = time.monotonic()
@@ -153,17 +167,17 @@ class StudioEngine:
         # 2. Optimiser over the LoRA weights only; resume from the last checkpoint if any.
         parameters = [p for p in unet.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=0.0)
-        generator = torch.Generator().manual_seed(config.seed)
         picker = random.Random(config.seed)
+        run = RunState(optimizer, torch.Generator().manual_seed(config.seed), picker)
         config.output_dir.mkdir(parents=True, exist_ok=True)
-        start = self._resume(config.output_dir, unet, optimizer, generator, picker)
+        start = self._resume(config.output_dir, unet, run)
         dropout = config.caption_dropout or STUDIO_CAPTION_DROPOUT
         batch_size = max(1, config.batch_size)
         losses: list[float] = []
         step_began = time.monotonic()
         for step in range(start, config.steps):
             if should_stop():
-                self._save_checkpoint(config.output_dir, unet, optimizer, generator, picker, step)
+                self._save_checkpoint(config.output_dir, unet, run, step)
                 raise TrainingStopped(f"Training stopped at step {step}; it resumes from there.")
             # 3. A batch: works picked at random, flipped (with their caption) and shifted.
             chosen, texts_now = [], []
@@ -180,7 +194,7 @@ class StudioEngine:
                 images_to_tensor(chosen),
                 encoded.embeddings[index],
                 encoded.mask[index],
-                generator,
+                run.generator,
             )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
@@ -203,13 +217,9 @@ class StudioEngine:
                 )
             )
             if config.checkpoint_every and done % config.checkpoint_every == 0:
-                self._save_checkpoint(config.output_dir, unet, optimizer, generator, picker, done)
+                self._save_checkpoint(config.output_dir, unet, run, done)
         # 4. The adapter, the works the renderer paints from, and the manifest.
-        state = {
-            k: v.detach().contiguous()
-            for k, v in get_peft_model_state_dict(unet, adapter_name="style").items()
-        }
-        save_file(state, str(config.output_dir / LORA_FILE))
+        save_file(lora_weights(unet, ADAPTER), str(config.output_dir / LORA_FILE))
         works_dir = config.output_dir / WORKS_DIR
         works_dir.mkdir(exist_ok=True)
         for number, work in enumerate(works):
@@ -219,7 +229,7 @@ class StudioEngine:
             config.output_dir,
             {
                 "engine": ENGINE_NAME,
-                "base_model": config.base_model or "studio-base",
+                "base_model": config.base_model or BASE_MODEL,
                 "base_sha256": base.sha256,
                 "base_data_version": base.record.get("data_version"),
                 "rank": config.rank,
@@ -251,7 +261,7 @@ class StudioEngine:
             LoraConfig(
                 r=rank, lora_alpha=alpha, target_modules=LORA_TARGETS, init_lora_weights=True
             ),
-            adapter_name="style",
+            adapter_name=ADAPTER,
         )
         return unet
 
@@ -264,60 +274,19 @@ class StudioEngine:
         return tuple(image.resize((128, 128), Image.Resampling.NEAREST) for image in layouts)
 
     @staticmethod
-    def _save_checkpoint(
-        folder: Path,
-        unet: Any,
-        optimizer: torch.optim.Optimizer,
-        generator: torch.Generator,
-        picker: random.Random,
-        step: int,
-    ) -> None:
-        """Weights in safetensors and the optimiser's state, swapped into place whole."""
-        from peft.utils import get_peft_model_state_dict
-        from safetensors.torch import save_file
-
-        temporary = folder / f".{CHECKPOINT_DIR}.tmp"
-        shutil.rmtree(temporary, ignore_errors=True)
-        temporary.mkdir(parents=True)
-        state = {
-            k: v.detach().contiguous()
-            for k, v in get_peft_model_state_dict(unet, adapter_name="style").items()
-        }
-        save_file(state, str(temporary / LORA_FILE))
-        torch.save(
-            {
-                "optimizer": optimizer.state_dict(),
-                "generator": generator.get_state(),
-                "picker": picker.getstate(),
-            },
-            temporary / "training_state.pt",
+    def _save_checkpoint(folder: Path, unet: Any, run: RunState, step: int) -> None:
+        """The run's one checkpoint, in `checkpoint/`, replacing the one before."""
+        save_checkpoint(
+            folder / CHECKPOINT_DIR, unet, run, step, weights=LORA_FILE, adapter=ADAPTER
         )
-        (temporary / "state.json").write_text(json.dumps({"step": step}), encoding="utf-8")
-        final = folder / CHECKPOINT_DIR
-        shutil.rmtree(final, ignore_errors=True)
-        temporary.rename(final)
 
     @staticmethod
-    def _resume(
-        folder: Path,
-        unet: Any,
-        optimizer: torch.optim.Optimizer,
-        generator: torch.Generator,
-        picker: random.Random,
-    ) -> int:
+    def _resume(folder: Path, unet: Any, run: RunState) -> int:
         """The step to start from: 0, or the last checkpoint's."""
-        from peft.utils import set_peft_model_state_dict
-        from safetensors.torch import load_file
-
         checkpoint = folder / CHECKPOINT_DIR
-        if not (checkpoint / "state.json").is_file():
+        if not is_checkpoint(checkpoint):
             return 0
-        set_peft_model_state_dict(unet, load_file(str(checkpoint / LORA_FILE)), "style")
-        saved = torch.load(checkpoint / "training_state.pt", weights_only=False)
-        optimizer.load_state_dict(saved["optimizer"])
-        generator.set_state(saved["generator"])
-        picker.setstate(saved["picker"])
-        return int(json.loads((checkpoint / "state.json").read_text())["step"])
+        return load_checkpoint(checkpoint, unet, run, weights=LORA_FILE, adapter=ADAPTER)
 
     # ---- generation -------------------------------------------------------------------------
 
@@ -359,6 +328,11 @@ class StudioEngine:
     def _layouts(
         unet: Any, prompt: str, count: int, seed: int, steps: int, guidance: float
     ) -> list[Image.Image]:
+        import torch
+
+        from hallmark.engines.studio.network import sample_layouts, tensor_to_arrays
+        from hallmark.engines.studio.text import shared_text_encoder
+
         encoder = shared_text_encoder()
         encoded = encoder.encode([prompt, ""])
         generators = [torch.Generator().manual_seed(seed + i) for i in range(count)]
@@ -376,9 +350,6 @@ class StudioEngine:
 
     def _load(self, artifact: ModelArtifact) -> tuple[Any, PatchRenderer, BaseModel]:
         """The style's UNet and renderer, kept for the last few styles used in this process."""
-        from peft.utils import set_peft_model_state_dict
-        from safetensors.torch import load_file
-
         key = artifact.directory.resolve()
         if key in self._models:
             self._models.move_to_end(key)
@@ -393,7 +364,7 @@ class StudioEngine:
                 "train it again."
             )
         unet = self._unet_with_lora(base, int(manifest["rank"]), int(manifest["alpha"]))
-        set_peft_model_state_dict(unet, load_file(str(artifact.directory / LORA_FILE)), "style")
+        load_lora_weights(unet, artifact.directory / LORA_FILE, ADAPTER)
         unet.eval()
         works = sorted((artifact.directory / WORKS_DIR).glob("*.png"))
         renderer = _renderer_for(tuple(str(p) for p in works))
@@ -412,9 +383,9 @@ def merge_style(unet: Any, strength: float) -> None:
     if getattr(unet, "merged_style_strength", None) == strength:
         return
     unmerge_style(unet)
-    unet.set_adapters(["style"], weights=[strength])
+    unet.set_adapters([ADAPTER], weights=[strength])
     for layer in _lora_layers(unet):
-        layer.merge(adapter_names=["style"])
+        layer.merge(adapter_names=[ADAPTER])
     unet.merged_style_strength = strength
 
 
@@ -432,12 +403,9 @@ def _lora_layers(unet: Any) -> list[Any]:
     return [module for module in unet.modules() if isinstance(module, BaseTunerLayer)]
 
 
-def prompt_notes(prompt: str, base_model: str = "") -> list[str]:
-    """Notes for a prompt: words outside the base model's world, a prompt cut short."""
-    return _notes(prompt, locate_base(base_model))
-
-
 def _notes(prompt: str, base: BaseModel) -> list[str]:
+    from hallmark.engines.studio.text import MAX_TOKENS, shared_text_encoder
+
     notes = []
     words = [w.strip(",.:;!?\"'").lower() for w in prompt.split()]
     unknown = sorted({w for w in words if w and w not in base.vocabulary})

@@ -6,11 +6,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from hallmark.engines.base import EngineError, MissingComponent
+
+if TYPE_CHECKING:
+    import torch
 
 SHIPPED = Path(__file__).resolve().parent / "weights" / "studio-base.json"
 BUILT_IN_NAMES = ("", "studio-base")
