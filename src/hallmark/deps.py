@@ -136,14 +136,21 @@ BLOB_CHUNK_BYTES = 256 * 1024
 def blob_response(blobs: BlobStore, sha256: str, mime: str) -> Response:
     """A stored blob streamed from whichever store holds it, cacheable by its content hash.
 
-    Its length and its reader are had before the response starts, so a missing blob is a 404.
+    Its reader and length are had before the response starts, so a missing blob is a 404 and a
+    store that cannot be used a 503. Opened first: on S3 only a GET tells a missing bucket from
+    a missing blob.
     """
+    reader = blobs.open(sha256)
+    try:
+        size = blobs.size(sha256)
+    except BaseException:
+        reader.close()
+        raise
     headers = {
         "ETag": f'"{sha256}"',
         "Cache-Control": "private, max-age=3600",
-        "Content-Length": str(blobs.size(sha256)),
+        "Content-Length": str(size),
     }
-    reader = blobs.open(sha256)
     return StreamingResponse(_chunks_of(reader), media_type=mime, headers=headers)
 
 

@@ -129,7 +129,9 @@ def test_make_blob_store_opens_the_bucket_the_settings_name(
     assert not settings.blob_dir.exists()
 
 
-def test_the_api_serves_files_from_the_bucket(s3_server: S3Server, tmp_path: Path) -> None:
+def test_the_api_serves_files_from_the_bucket_and_503_without_it(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
     bucket = s3_server.new_bucket()
     settings = Settings(data_dir=tmp_path / "data", **s3_server.settings(bucket))
     data = png_bytes(11)
@@ -138,12 +140,20 @@ def test_the_api_serves_files_from_the_bucket(s3_server: S3Server, tmp_path: Pat
         artwork = upload(client, ana, data).json()["artwork"]
 
         served = client.get(f"/api/artworks/{artwork['id']}/file", headers=ana)
+        stored = keys_in(s3_server, bucket)
+        for key in stored:
+            s3_server.client().delete_object(Bucket=bucket, Key=key)
+        s3_server.client().delete_bucket(Bucket=bucket)
+        bucket_gone = client.get(f"/api/artworks/{artwork['id']}/file", headers=ana)
 
     assert served.status_code == 200
     assert served.content == data
     assert served.headers["content-length"] == str(len(data))
     assert served.headers["etag"] == f'"{artwork["sha256"]}"'
-    assert [key.rsplit("/", 1)[-1] for key in keys_in(s3_server, bucket)] == [artwork["sha256"]]
+    assert [key.rsplit("/", 1)[-1] for key in stored] == [artwork["sha256"]]
+    # Not "no such file": the operator has a bucket to fix.
+    assert bucket_gone.status_code == 503
+    assert bucket_gone.json()["error"]["message"].startswith("The file store cannot be reached")
 
 
 def _unreachable_store() -> S3BlobStore:
