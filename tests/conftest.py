@@ -29,6 +29,7 @@ from hallmark.storage import LocalBlobStore
 from hallmark.styles.models import StyleModel, StyleStatus
 from hallmark.styles.service import create_style, publish_style, set_style_status
 from tests.helpers import png_bytes
+from tests.s3 import S3Server, S3ServerUnavailable, running_s3_server
 
 POSTGRES_URL = os.environ.get(
     "HALLMARK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -37,6 +38,8 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 MakeStyle = Callable[..., StyleModel]
 Generate = Callable[..., Generation]
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+# Where blobs live: the local directory, or a bucket on the S3 server the tests start.
+STORAGES = ["local", pytest.param("s3", marks=pytest.mark.s3)]
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -91,6 +94,19 @@ def _postgres_engine(schema: str) -> Engine:
         pytest.skip(message + " (set CI=true to make this a failure)")
     admin.dispose()
     return make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server on a free port of 127.0.0.1 for the whole run, started on first use."""
+    log = tmp_path_factory.mktemp("s3-server") / "moto.log"
+    try:
+        with running_s3_server(log) as server:
+            yield server
+    except S3ServerUnavailable as error:
+        if IN_CI:
+            pytest.fail(f"{error} (CI=true: the S3 tests must run)")
+        pytest.skip(f"{error} (set CI=true to make this a failure)")
 
 
 def _drop_postgres_schema(schema: str) -> None:

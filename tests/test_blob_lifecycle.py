@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -19,9 +19,11 @@ from hallmark.jobs.models import Job, JobKind
 from hallmark.similarity.models import CopyClaim, ImageFingerprint
 from hallmark.storage import LocalBlobStore
 from hallmark.styles.models import StyleModel, StyleTrainingWork
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, STORAGES
 from tests.helpers import png_bytes
 from tests.jobs.studio import Committed, open_committed
+from tests.s3 import S3Server
+from tests.storage.support import moment_between_puts
 
 HOUR = 3600
 
@@ -32,19 +34,30 @@ def committed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Commit
         yield opened
 
 
-def _aged(blobs: LocalBlobStore, data: bytes, seconds: float = 2 * HOUR) -> str:
-    """Store bytes as if they had been written `seconds` ago; their key."""
-    sha256 = blobs.put(data).sha256
-    then = time.time() - seconds
-    os.utime(blobs.path_for(sha256), (then, then))
-    return sha256
+@pytest.fixture(params=STORAGES)
+def storage(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings that keep the blobs in the data directory, or in a bucket of their own."""
+    if request.param == "local":
+        return {}
+    server: S3Server = request.getfixturevalue("s3_server")
+    return server.settings(server.new_bucket(), "blobs")
+
+
+@pytest.fixture(params=BACKENDS)
+def committed_anywhere(
+    request: pytest.FixtureRequest, tmp_path: Path, storage: dict[str, Any]
+) -> Iterator[Committed]:
+    """A committed database of each backend, its blobs in each kind of store."""
+    with open_committed(request.param, tmp_path, **storage) as opened:
+        assert isinstance(opened.instance.blobs, LocalBlobStore) is not bool(storage)
+        yield opened
 
 
 def test_only_old_blobs_no_row_names_are_swept(
-    committed: Committed, monkeypatch: pytest.MonkeyPatch
+    committed_anywhere: Committed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    committed = committed_anywhere
     blobs = committed.instance.blobs
-    assert isinstance(blobs, LocalBlobStore)
     keys: dict[str, str] = {}
     with transaction(committed.factory) as session:
         ana = session.get(User, committed.ana_id)
@@ -93,21 +106,22 @@ def test_only_old_blobs_no_row_names_are_swept(
                 result={"generation_ids": [str(generation.id)]},
             )
         )
-    for key in keys.values():
-        then = time.time() - 2 * HOUR
-        os.utime(blobs.path_for(key), (then, then))
-    orphans = [_aged(blobs, f"orphan {n}".encode()) for n in range(3)]
-    young = _aged(blobs, b"an upload still in flight", seconds=HOUR / 2)
-    half_written = blobs.path_for(keys["artwork"]).parent / ".tmp-killed.part"
-    half_written.write_bytes(b"half")
-    then = time.time() - 2 * HOUR
-    os.utime(half_written, (then, then))
+    orphans = [blobs.put(f"orphan {n}".encode()).sha256 for n in range(3)]
+    half_written = None
+    if isinstance(blobs, LocalBlobStore):  # S3 puts are atomic: nothing is left half-written
+        half_written = blobs.path_for(keys["artwork"]).parent / ".tmp-killed.part"
+        half_written.write_bytes(b"half")
+    moment = moment_between_puts(blobs)
+    young = blobs.put(b"an upload still in flight").sha256
+    # The sweep runs an hour after that moment with an hour's grace: what was put before is old.
+    monkeypatch.setattr(blob_lifecycle, "utcnow", lambda: moment + timedelta(seconds=HOUR))
     monkeypatch.setattr(blob_lifecycle, "SWEEP_BATCH", 2)  # several batches
 
     assert sweep_orphan_blobs(committed.factory, blobs, grace_seconds=HOUR) == 3
 
     assert [key for key in orphans if blobs.exists(key)] == []
-    assert blobs.exists(young) and not half_written.exists()
+    assert blobs.exists(young)
+    assert half_written is None or not half_written.exists()
     assert {name: blobs.exists(key) for name, key in keys.items()} == dict.fromkeys(keys, True)
     assert sweep_orphan_blobs(committed.factory, blobs, grace_seconds=HOUR) == 0
 

@@ -52,3 +52,51 @@ def test_a_configured_secret_is_used_as_given(settings: Settings) -> None:
     configured = Settings(data_dir=settings.data_dir, secret_key=SecretStr(value))
     assert configured.resolved_secret_key() == value
     assert not (settings.data_dir / "secret_key").exists()
+
+
+def test_storage_is_the_blob_directory_unless_it_names_an_s3_bucket(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path).s3_location is None
+    assert Settings(storage="s3://hallmark-blobs").s3_location == ("hallmark-blobs", "")
+    assert Settings(storage="s3://my.bucket-1/studio/blobs/").s3_location == (
+        "my.bucket-1",
+        "studio/blobs",
+    )
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [
+        "local",
+        "/var/lib/hallmark/blobs",
+        "s3://",
+        "s3://UpperCase",
+        "s3://ab",
+        "s3://bucket//double",
+        "s3://bucket/../escape",
+        "gs://bucket",
+        "s3:/bucket",
+    ],
+)
+def test_a_malformed_storage_is_refused_at_start(storage: str) -> None:
+    with pytest.raises(ValidationError, match="HALLMARK_STORAGE must be empty"):
+        Settings(storage=storage)
+
+
+def test_s3_addressing_follows_the_endpoint_unless_set() -> None:
+    assert Settings().resolved_s3_addressing_style == "virtual"  # AWS
+    assert Settings(s3_endpoint_url="http://minio:9000").resolved_s3_addressing_style == "path"
+    chosen = Settings(s3_endpoint_url="http://minio:9000", s3_addressing_style="virtual")
+    assert chosen.resolved_s3_addressing_style == "virtual"
+    with pytest.raises(ValidationError):
+        Settings(s3_addressing_style="sideways")
+
+
+def test_s3_keys_come_in_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HALLMARK_S3_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    with pytest.raises(ValidationError, match="HALLMARK_S3_SECRET_ACCESS_KEY"):
+        Settings()
+    monkeypatch.setenv("HALLMARK_S3_SECRET_ACCESS_KEY", "example-secret")
+    settings = Settings()
+    assert settings.s3_secret_access_key is not None
+    assert settings.s3_secret_access_key.get_secret_value() == "example-secret"
+    assert "example-secret" not in repr(settings)

@@ -44,6 +44,7 @@ from hallmark.serving import (
     size_thread_pool,
     waits_without_a_thread,
 )
+from hallmark.storage import BlobStoreError
 from hallmark.styles.routes import router as styles_router
 from hallmark.web.market_routes import router as market_pages_router
 from hallmark.web.routes import router as web_router
@@ -109,6 +110,11 @@ def install_error_handlers(app: FastAPI) -> None:
             return _busy("The database is busy")
         logger.exception("database error", exc_info=error)
         return _busy("The database cannot be reached")
+
+    @app.exception_handler(BlobStoreError)
+    async def _blob_store_unavailable(_request: Request, error: BlobStoreError) -> JSONResponse:
+        logger.error("%s", error)  # names the bucket and endpoint; the client is not told them
+        return _busy("The file store cannot be reached")
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, error: Exception) -> JSONResponse:

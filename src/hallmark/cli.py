@@ -23,6 +23,7 @@ from hallmark.config import get_settings
 from hallmark.db import transaction
 from hallmark.errors import AppError, InvalidInput
 from hallmark.instance import Instance
+from hallmark.storage import BlobStoreError
 
 if TYPE_CHECKING:
     from hallmark.jobs.models import Job
@@ -67,7 +68,7 @@ def init() -> None:
         pass
     console.print(f"Data directory: {settings.data_dir}")
     console.print(f"Database:       {_redacted(settings.resolved_database_url)}")
-    console.print(f"Blobs:          {settings.blob_dir}")
+    console.print(f"Blobs:          {settings.storage or settings.blob_dir}")
 
 
 @app.command()
@@ -674,4 +675,7 @@ def main() -> None:
         sys.exit(1)
     except OperationalError as error:
         console.print(f"error: the database cannot be used: {error.orig}", style="red")
+        sys.exit(1)
+    except BlobStoreError as error:
+        console.print(f"error: {error}", style="red", highlight=False)
         sys.exit(1)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_KEY_LENGTH = 32
+# s3://bucket/optional/prefix: an S3 bucket name, then key prefix segments of safe characters.
+_S3_STORAGE = re.compile(
+    r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?P<prefix>(?:/[A-Za-z0-9_.=-]+)*)/?"
+)
 
 
 def default_data_dir() -> Path:
@@ -110,6 +116,18 @@ class Settings(BaseSettings):
     # upload or a job still in flight are never swept.
     blob_grace_seconds: float = Field(default=3600.0, ge=0)
 
+    # Where blobs live: "" is the blob directory in the data directory; "s3://bucket/prefix" an
+    # S3 bucket, shared by every machine. The endpoint names an S3-compatible server (MinIO,
+    # R2, ...; empty is AWS); without keys, boto3 finds credentials itself (AWS_*, an IAM role).
+    storage: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr | None = None
+    # Bucket in the path (http://host/bucket/key) or in the host name (http://bucket.host/key);
+    # unset, the path when an endpoint is set, else the host name as AWS prefers.
+    s3_addressing_style: Literal["path", "virtual"] | None = None
+
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:
         if self.secret_key is not None:
@@ -121,10 +139,45 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @field_validator("storage")
+    @classmethod
+    def _refuse_unknown_storage(cls, value: str) -> str:
+        match = _S3_STORAGE.fullmatch(value)
+        if value and (match is None or {".", ".."} & set(match["prefix"].split("/"))):
+            raise ValueError(
+                "HALLMARK_STORAGE must be empty (blobs in the data directory) or "
+                f"s3://bucket/optional/prefix with a valid S3 bucket name, not {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_half_s3_keys(self) -> Settings:
+        if bool(self.s3_access_key_id) != (self.s3_secret_access_key is not None):
+            raise ValueError(
+                "set both HALLMARK_S3_ACCESS_KEY_ID and HALLMARK_S3_SECRET_ACCESS_KEY, or neither "
+                "(boto3 then finds credentials itself)"
+            )
+        return self
+
     @property
     def blob_dir(self) -> Path:
-        """Content-addressed files (artworks, generated images)."""
+        """Content-addressed files (artworks, generated images), unless `storage` names S3."""
         return self.data_dir / "blobs"
+
+    @property
+    def s3_location(self) -> tuple[str, str] | None:
+        """The bucket and key prefix `storage` names, or None for the local blob directory."""
+        match = _S3_STORAGE.fullmatch(self.storage)
+        if match is None:
+            return None
+        return match["bucket"], match["prefix"].strip("/")
+
+    @property
+    def resolved_s3_addressing_style(self) -> str:
+        """The configured addressing style, else the path for an endpoint and the host for AWS."""
+        if self.s3_addressing_style is not None:
+            return self.s3_addressing_style
+        return "path" if self.s3_endpoint_url else "virtual"
 
     @property
     def sqlite_path(self) -> Path:

@@ -7,10 +7,10 @@ without a trip to a thread; everything that touches the database is a plain `def
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 from fastapi import Depends, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -130,10 +130,32 @@ def get_user_without_session(
 UserWithoutSession = Annotated[User, Depends(get_user_without_session)]
 
 
+BLOB_CHUNK_BYTES = 256 * 1024
+
+
 def blob_response(blobs: BlobStore, sha256: str, mime: str) -> Response:
-    """A file response for a stored blob, cacheable by its content hash."""
-    headers = {"ETag": f'"{sha256}"', "Cache-Control": "private, max-age=3600"}
-    path = blobs.path_for(sha256)
-    if path is not None:
-        return FileResponse(path, media_type=mime, headers=headers)
-    return Response(blobs.get(sha256), media_type=mime, headers=headers)
+    """A stored blob streamed from whichever store holds it, cacheable by its content hash.
+
+    Its reader and length are had before the response starts, so a missing blob is a 404 and a
+    store that cannot be used a 503. Opened first: on S3 only a GET tells a missing bucket from
+    a missing blob.
+    """
+    reader = blobs.open(sha256)
+    try:
+        size = blobs.size(sha256)
+    except BaseException:
+        reader.close()
+        raise
+    headers = {
+        "ETag": f'"{sha256}"',
+        "Cache-Control": "private, max-age=3600",
+        "Content-Length": str(size),
+    }
+    return StreamingResponse(_chunks_of(reader), media_type=mime, headers=headers)
+
+
+def _chunks_of(reader: BinaryIO) -> Iterator[bytes]:
+    """The reader's bytes in chunks; the reader is closed when the stream ends or is dropped."""
+    with reader:
+        while chunk := reader.read(BLOB_CHUNK_BYTES):
+            yield chunk

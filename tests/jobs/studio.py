@@ -194,12 +194,13 @@ class Committed:
 
 
 @contextmanager
-def open_committed(backend: str, tmp_path: Path) -> Iterator[Committed]:
-    """A committed database of the backend ("sqlite" or "postgresql") in tmp_path."""
+def open_committed(backend: str, tmp_path: Path, **settings: Any) -> Iterator[Committed]:
+    """A committed database of the backend ("sqlite" or "postgresql") in tmp_path; `settings`
+    add to the instance's (its blob storage, say)."""
     with contextmanager(migrated_engine)(backend, tmp_path) as engine:
         factory = make_session_factory(engine)
-        settings = Settings(data_dir=tmp_path / "data", max_trainings_per_user=3)
-        instance = Instance.from_settings(settings)
+        base = Settings(data_dir=tmp_path / "data", max_trainings_per_user=3, **settings)
+        instance = Instance.from_settings(base)
         with transaction(factory) as session:
             ana = UserRepository(session).add(
                 User(username="ana", display_name="Ana", password_hash="x")

@@ -6,6 +6,7 @@ import os
 import time
 
 from hallmark.jobs.runner import WorkerPool
+from hallmark.storage import LocalBlobStore
 from tests.jobs.broker import wait_until
 from tests.jobs.studio import Studio
 
@@ -30,8 +31,8 @@ def test_a_worker_pool_sweeps_unused_blobs_when_it_starts(sqlite_studio: Studio)
     blobs = sqlite_studio.instance.blobs
     orphan = blobs.put(b"left by an upload killed before its commit").sha256
     in_flight = blobs.put(b"an upload still in flight").sha256
+    assert isinstance(blobs, LocalBlobStore)
     path = blobs.path_for(orphan)
-    assert path is not None
     then = time.time() - 2 * sqlite_studio.settings.blob_grace_seconds
     os.utime(path, (then, then))
     pool = WorkerPool(sqlite_studio.instance, sqlite_studio.factory)

@@ -1,11 +1,11 @@
-"""LocalBlobStore keeps each content once, atomically, read-only, and only under valid keys."""
+"""LocalBlobStore's own ways: read-only files fanned out by key, written atomically, no temp
+files left behind (what every store does is in test_contract.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import stat
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +21,7 @@ from hallmark.storage import (
     StoredBlob,
     make_blob_store,
 )
+from tests.storage.support import put_concurrently
 
 CONTENT = b"a small artwork, as far as storage is concerned"
 CONTENT_SHA256 = hashlib.sha256(CONTENT).hexdigest()
@@ -33,17 +34,8 @@ def stored_files(root: Path) -> list[Path]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> LocalBlobStore:
+    """The local store alone: these tests look at its files."""
     return LocalBlobStore(tmp_path / "blobs")
-
-
-def test_put_then_get_returns_the_same_bytes(store: LocalBlobStore) -> None:
-    blob = store.put(CONTENT)
-
-    assert blob == StoredBlob(sha256=CONTENT_SHA256, size=len(CONTENT), created=True)
-    assert store.get(CONTENT_SHA256) == CONTENT
-    assert store.exists(CONTENT_SHA256)
-    with store.open(CONTENT_SHA256) as handle:
-        assert handle.read() == CONTENT
 
 
 def test_blob_is_fanned_out_by_its_first_two_byte_pairs_and_read_only(
@@ -83,34 +75,21 @@ def test_same_content_twice_is_stored_once_and_not_rewritten(store: LocalBlobSto
     assert stored_files(store.root) == [path]
 
 
-def test_concurrent_puts_of_the_same_content_create_it_exactly_once(
-    store: LocalBlobStore,
-) -> None:
+def test_concurrent_puts_leave_one_file_and_no_temp_files(store: LocalBlobStore) -> None:
     data = os.urandom(2 * 1024 * 1024)
-    writers = 8
-    barrier = threading.Barrier(writers)
-    results: list[StoredBlob] = []
-    lock = threading.Lock()
 
-    def write() -> None:
-        barrier.wait()
-        blob = store.put(data)
-        with lock:
-            results.append(blob)
-
-    threads = [threading.Thread(target=write) for _ in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = put_concurrently(store, data, writers=8)
 
     sha256 = hashlib.sha256(data).hexdigest()
-    assert len(results) == writers
     assert sum(blob.created for blob in results) == 1
-    assert {blob.sha256 for blob in results} == {sha256}
     assert stored_files(store.root) == [store.path_for(sha256)]
-    assert store.get(sha256) == data
-    assert store.verify(sha256)
+
+
+def test_path_for_names_only_stored_blobs_under_valid_keys(store: LocalBlobStore) -> None:
+    with pytest.raises(BlobNotFound):
+        store.path_for(CONTENT_SHA256)
+    with pytest.raises(InvalidBlobKey):
+        store.path_for("../" + "a" * 61)
 
 
 def test_failure_while_linking_leaves_no_temp_file_and_no_blob(
@@ -141,58 +120,6 @@ def test_failure_while_writing_leaves_no_temp_file_and_no_blob(
 
     assert stored_files(store.root) == []
     assert not store.exists(CONTENT_SHA256)
-
-
-@pytest.mark.parametrize(
-    "key",
-    [
-        "../etc/passwd",
-        "../../" + "a" * 58,
-        "/" + "a" * 63,
-        "A" * 64,
-        "a" * 63,
-        "a" * 65,
-        "g" * 64,
-        "a" * 64 + "\n",
-        "",
-    ],
-)
-def test_keys_that_are_not_sha256_hex_are_refused(store: LocalBlobStore, key: str) -> None:
-    for operation in (store.get, store.exists, store.delete, store.path_for, store.open):
-        with pytest.raises(InvalidBlobKey):
-            operation(key)
-
-
-def test_missing_blob_is_not_found(store: LocalBlobStore) -> None:
-    missing = hashlib.sha256(b"never stored").hexdigest()
-
-    assert not store.exists(missing)
-    for operation in (store.get, store.open, store.path_for, store.verify):
-        with pytest.raises(BlobNotFound):
-            operation(missing)
-
-
-def test_delete_removes_the_blob_and_tolerates_absence(store: LocalBlobStore) -> None:
-    store.put(CONTENT)
-
-    store.delete(CONTENT_SHA256)
-    store.delete(CONTENT_SHA256)
-
-    assert not store.exists(CONTENT_SHA256)
-    with pytest.raises(BlobNotFound):
-        store.get(CONTENT_SHA256)
-    assert store.put(CONTENT).created is True
-
-
-def test_verify_detects_a_corrupted_file(store: LocalBlobStore) -> None:
-    store.put(CONTENT)
-    path = store.path_for(CONTENT_SHA256)
-    assert store.verify(CONTENT_SHA256)
-
-    path.chmod(0o644)
-    path.write_bytes(CONTENT[:-1] + b"!")
-
-    assert not store.verify(CONTENT_SHA256)
 
 
 def test_make_blob_store_uses_the_blob_dir_of_the_settings(tmp_path: Path) -> None:
@@ -232,27 +159,6 @@ def test_iter_blobs_lists_every_blob_with_its_time_and_nothing_else(
     assert timedelta(seconds=7190) < now - found[first.sha256] < timedelta(seconds=7210)
     assert now - found[second.sha256] < timedelta(seconds=60)
     assert all(moment.tzinfo is UTC for moment in found.values())
-
-
-def test_putting_stored_bytes_again_makes_the_blob_young(store: LocalBlobStore) -> None:
-    store.put(CONTENT)
-    _age(store.path_for(CONTENT_SHA256), 7200)
-
-    assert store.put(CONTENT).created is False
-
-    ((_, written),) = store.iter_blobs()
-    assert datetime.now(UTC) - written < timedelta(seconds=60)
-
-
-def test_delete_if_older_deletes_only_a_blob_older_than_the_cutoff(store: LocalBlobStore) -> None:
-    old, young = store.put(CONTENT).sha256, store.put(b"young").sha256
-    _age(store.path_for(old), 7200)
-    cutoff = datetime.now(UTC) - timedelta(hours=1)
-
-    assert store.delete_if_older(old, cutoff) is True
-    assert store.delete_if_older(young, cutoff) is False
-    assert store.delete_if_older(old, cutoff) is False  # already gone
-    assert not store.exists(old) and store.exists(young)
 
 
 def test_sweep_partial_writes_removes_old_temp_files_only(store: LocalBlobStore) -> None:

@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from hallmark.errors import InvalidInput, NotFound
@@ -26,6 +25,11 @@ class InvalidBlobKey(InvalidInput):
     code = "invalid_blob_key"
 
 
+class BlobStoreError(RuntimeError):
+    """The blob store cannot be used (unreachable, refusing us, misconfigured); the message names
+    it. Like an unreachable database, not the user's doing: a job retries, a request gets 503."""
+
+
 @dataclass(frozen=True)
 class StoredBlob:
     """What a put stored: its key, its length, and whether this call wrote it or found it there."""
@@ -43,7 +47,11 @@ def check_blob_key(sha256: str) -> str:
 
 
 class BlobStore(Protocol):
-    """Content-addressed, write-once storage of bytes, keyed by lowercase hex SHA-256."""
+    """Content-addressed, write-once storage of bytes, keyed by lowercase hex SHA-256.
+
+    Every operation refuses a key that is not one (InvalidBlobKey), and raises BlobStoreError
+    when the store itself cannot be used.
+    """
 
     def put(self, data: bytes) -> StoredBlob:
         """Store the bytes under their SHA-256 unless already stored; never rewrite a blob.
@@ -65,12 +73,15 @@ class BlobStore(Protocol):
         """Remove the blob if present; only to undo a put whose database record failed."""
         ...
 
-    def path_for(self, sha256: str) -> Path | None:
-        """A local file holding the blob, for streaming responses; None for remote stores."""
+    def size(self, sha256: str) -> int:
+        """The blob's length in bytes, announced before streaming it; BlobNotFound if none."""
         ...
 
     def open(self, sha256: str) -> BinaryIO:
-        """A binary reader of the blob, for copying it without holding it all in memory."""
+        """A binary reader of the blob, for streaming it without holding it all in memory.
+
+        BlobNotFound if none; the caller closes it.
+        """
         ...
 
     def iter_blobs(self) -> Iterator[tuple[str, datetime]]:
@@ -86,4 +97,8 @@ class BlobStore(Protocol):
 
     def sweep_partial_writes(self, before: datetime) -> int:
         """Remove what puts whose process died left half-written, if older than `before`."""
+        ...
+
+    def verify(self, sha256: str) -> bool:
+        """Whether the stored bytes still hash to their key, to detect corruption at rest."""
         ...

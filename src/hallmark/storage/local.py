@@ -58,8 +58,15 @@ class LocalBlobStore:
         """Remove the blob if present; only to undo a put whose database record failed."""
         self._path(sha256).unlink(missing_ok=True)
 
+    def size(self, sha256: str) -> int:
+        """The length of the blob's file; BlobNotFound if none."""
+        try:
+            return self._path(sha256).stat().st_size
+        except FileNotFoundError:
+            raise BlobNotFound(f"no blob {sha256}") from None
+
     def path_for(self, sha256: str) -> Path:
-        """The file holding the blob, for streaming responses; BlobNotFound if none."""
+        """The file holding the blob (local stores only, not the protocol); BlobNotFound if none."""
         path = self._path(sha256)
         if not path.is_file():
             raise BlobNotFound(f"no blob {sha256}")
