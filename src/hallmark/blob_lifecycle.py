@@ -15,7 +15,7 @@ from hallmark.generations.models import Generation
 from hallmark.jobs.models import Job, JobKind
 from hallmark.similarity.models import CopyClaim, ImageFingerprint
 from hallmark.storage import BlobStore, StoredBlob
-from hallmark.styles.models import StyleTrainingWork
+from hallmark.styles.models import StyleModel, StyleTrainingWork
 
 logger = logging.getLogger(__name__)
 # Blobs checked against the database at once by the sweep of unused blobs.
@@ -26,9 +26,10 @@ class BlobReferences:
     """Which blobs rows still use: the SQL of the blob lifecycle, which spans the slices.
 
     A row names a blob by its SHA-256 in artworks, generations, image fingerprints, training sets
-    (the hash a work had when chosen), copy claims, and training jobs' sample images
-    (jobs.result["samples"]). License certificates name their image's hash through its
-    generation; trained styles live in the data directory, not in the blob store.
+    (the hash a work had when chosen), copy claims, trained styles (their packed model), and
+    training jobs' sample images and newest checkpoint (jobs.result["samples"] and
+    ["checkpoint"]["sha256"]). License certificates name their image's hash through its
+    generation.
     """
 
     # Indexed, and where nearly every blob is used: asked first, about every key.
@@ -38,6 +39,7 @@ class BlobReferences:
         ImageFingerprint.sha256,
         StyleTrainingWork.artwork_sha256,
         CopyClaim.upload_sha256,
+        StyleModel.artifact_sha256,
     )
 
     def __init__(self, session: Session) -> None:
@@ -52,13 +54,14 @@ class BlobReferences:
                 return used
             used |= self._found_in(column, rest)
         rest = [key for key in keys if key not in used]
-        return used | self._training_samples_among(rest) if rest else used
+        return used | self._training_files_among(rest) if rest else used
 
-    def _found_in(self, column: InstrumentedAttribute[str], keys: list[str]) -> set[str]:
-        return set(self.session.scalars(select(column).where(column.in_(keys)).distinct()))
+    def _found_in(self, column: InstrumentedAttribute[str | None], keys: list[str]) -> set[str]:
+        found = self.session.scalars(select(column).where(column.in_(keys)).distinct())
+        return {key for key in found if key is not None}
 
-    def _training_samples_among(self, keys: list[str]) -> set[str]:
-        """The keys that training jobs keep as sample images (a JSON list in jobs.result)."""
+    def _training_files_among(self, keys: list[str]) -> set[str]:
+        """The keys training jobs keep as samples or as their newest checkpoint (jobs.result)."""
         text = cast(Job.result, Text)
         query = select(Job.result).where(
             Job.kind == JobKind.TRAIN_STYLE.value, or_(*(text.contains(key) for key in keys))
@@ -66,6 +69,9 @@ class BlobReferences:
         wanted, found = set(keys), set()
         for result in self.session.scalars(query):
             found |= wanted.intersection(result.get("samples", []))
+            checkpoint = result.get("checkpoint")
+            if isinstance(checkpoint, dict) and checkpoint.get("sha256") in wanted:
+                found.add(checkpoint["sha256"])
         return found
 
 

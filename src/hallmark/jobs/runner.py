@@ -37,6 +37,13 @@ from hallmark.generations.service import (
 from hallmark.instance import Instance
 from hallmark.jobs.models import Job, JobKind, JobState
 from hallmark.jobs.repository import JobRepository
+from hallmark.styles.artifacts import (
+    StoredCheckpoint,
+    newest_checkpoint,
+    restore_checkpoint,
+    store_checkpoint,
+    store_model,
+)
 from hallmark.styles.models import StyleStatus
 from hallmark.styles.repository import StyleRepository
 from hallmark.styles.training import (
@@ -185,7 +192,25 @@ class JobRunner:
             return
 
         last_write = [0.0]
-        result: dict[str, Any] = {"samples": []}
+        with transaction(self.factory, read_only=True) as session:
+            job = JobRepository(session).get_or_none(job_id)
+            earlier: dict[str, Any] = dict(job.result) if job is not None else {}
+        result: dict[str, Any] = {"samples": list(earlier.get("samples", []))}
+        # A checkpoint an earlier attempt stored (perhaps on another host) is where this one
+        # starts; each newer checkpoint is stored as soon as the engine has written it.
+        stored = StoredCheckpoint.from_result(earlier.get("checkpoint"))
+        if stored is not None:
+            restore_checkpoint(self.instance, plan.config.output_dir, stored)
+            result["checkpoint"] = stored.as_result()
+        newest = [stored.step if stored else 0]
+
+        def keep_checkpoint() -> bool:
+            found = newest_checkpoint(plan.config.output_dir)
+            if found is None or found[1] <= newest[0]:
+                return False
+            kept = store_checkpoint(self.instance, plan.config.output_dir, *found)
+            result["checkpoint"], newest[0] = kept.as_result(), kept.step
+            return True
 
         def report(progress: Progress) -> None:
             now = time.monotonic()
@@ -197,7 +222,10 @@ class JobRunner:
                 image.save(buffer, format="PNG")
                 stored = self.instance.blobs.put(buffer.getvalue())
                 result["samples"] = [*result["samples"], stored.sha256][-MAX_SAMPLES:]
-            urgent = resumed or bool(progress.images) or progress.step >= progress.total
+            checkpointed = keep_checkpoint()
+            urgent = (
+                resumed or checkpointed or bool(progress.images) or progress.step >= progress.total
+            )
             if now - last_write[0] < 0.5 and not urgent:
                 return
             last_write[0] = now
@@ -227,8 +255,9 @@ class JobRunner:
                 record_training_outcome(session, style_id, StyleStatus.FAILED)
             self._finish(job_id, worker, JobState.FAILED, error=str(error))
             return
+        artifact = store_model(self.instance, plan.config.output_dir)
         with write_transaction(self.factory) as session:
-            record_training_outcome(session, style_id, StyleStatus.READY)
+            record_training_outcome(session, style_id, StyleStatus.READY, artifact)
         self._finish(job_id, worker, JobState.SUCCEEDED, message="trained", progress=1.0)
 
     def _plan_training(

@@ -33,6 +33,8 @@ class StyleModel(IdMixin, CreatedAtMixin, Base):
     description: Mapped[str | None] = mapped_column(Text)
     engine: Mapped[str] = mapped_column(String(50))
     base_model: Mapped[str] = mapped_column(String(255), default="")
+    # The trained model as one blob (a tar of its folder); None until trained.
+    artifact_sha256: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=StyleStatus.DRAFT.value)
     visibility: Mapped[str] = mapped_column(
         String(16), default=Visibility.PRIVATE.value, index=True

@@ -29,6 +29,7 @@ from hallmark.engines import (
 )
 from hallmark.errors import Conflict, Forbidden, InvalidInput
 from hallmark.instance import Instance
+from hallmark.styles.artifacts import model_folder
 from hallmark.styles.models import StyleModel, StyleStatus
 from hallmark.styles.repository import StyleRepository
 from hallmark.styles.service import owned_style, set_style_status
@@ -40,8 +41,11 @@ def style_directory(instance: Instance, style_id: uuid.UUID) -> Path:
 
 
 def load_artifact(instance: Instance, style: StyleModel) -> ModelArtifact:
-    """A trained style's model folder."""
+    """A trained style's model folder: from the blob store (cached on this host), or, for a
+    style trained before models were kept there, from the folder it was trained in."""
     try:
+        if style.artifact_sha256:
+            return ModelArtifact.load(model_folder(instance, style.artifact_sha256))
         return ModelArtifact.load(style_directory(instance, style.id))
     except EngineError as error:
         raise Conflict(f"This style has no trained model yet: {error}") from None
@@ -108,10 +112,16 @@ def run_training(
 
 
 def record_training_outcome(
-    session: Session, style_id: uuid.UUID, outcome: StyleStatus
+    session: Session,
+    style_id: uuid.UUID,
+    outcome: StyleStatus,
+    artifact_sha256: str | None = None,
 ) -> StyleModel:
-    """Mark the style ready after training, back to draft if stopped, failed on an error."""
+    """Mark the style ready after training (naming the blob of its model), back to draft if
+    stopped, failed on an error."""
     style = StyleRepository(session).get_or_none(style_id)
     if style is None:
         raise Conflict("The style was deleted during training.")
+    if artifact_sha256 is not None:
+        style.artifact_sha256 = artifact_sha256
     return set_style_status(session, style, outcome)
