@@ -300,12 +300,12 @@ class Server:
         raise AssertionError(f"job {job_id} did not get there in {timeout:.0f} s: {last}")
 
     def job_row(self, job_id: str) -> dict[str, Any]:
-        """The job's row as stored (state, attempts, step), read past the API."""
+        """The job's row as stored (state, attempts, step, result), read past the API."""
         from hallmark.jobs.models import Job
 
         with self.database().connect() as connection:
             row = connection.execute(
-                select(Job.state, Job.attempts, Job.step, Job.worker_id).where(
+                select(Job.state, Job.attempts, Job.step, Job.worker_id, Job.result).where(
                     Job.id == uuid.UUID(job_id)
                 )
             ).one()

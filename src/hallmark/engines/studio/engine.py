@@ -171,6 +171,8 @@ class StudioEngine:
         run = RunState(optimizer, torch.Generator().manual_seed(config.seed), picker)
         config.output_dir.mkdir(parents=True, exist_ok=True)
         start = self._resume(config.output_dir, unet, run)
+        if start:
+            on_progress(Progress(start, config.steps, None, None, f"resumed from step {start}"))
         dropout = config.caption_dropout or STUDIO_CAPTION_DROPOUT
         batch_size = max(1, config.batch_size)
         losses: list[float] = []
