@@ -13,7 +13,7 @@ from hallmark.repository import Repository
 from hallmark.styles.models import StyleModel
 
 
-class SalesTotal(NamedTuple):
+class EarningsRow(NamedTuple):
     """One model's sales in one calendar month (UTC) and currency, totalled by the database."""
 
     style_id: uuid.UUID
@@ -88,7 +88,7 @@ class LicensingRepository(Repository[License]):
             return func.strftime("%Y-%m", License.created_at)
         return func.to_char(func.timezone("UTC", License.created_at), "YYYY-MM")
 
-    def sales_by_model_and_month(self, licensor_id: uuid.UUID) -> list[SalesTotal]:
+    def sales_by_model_and_month(self, licensor_id: uuid.UUID) -> list[EarningsRow]:
         """An owner's sales totalled per model, month and currency: newest month first, then by
         model name from Z to A, then in the order of each group's first sale."""
         month = self._month_of_sale()
@@ -109,7 +109,7 @@ class LicensingRepository(Repository[License]):
             .order_by(month.desc(), StyleModel.name.desc(), func.min(License.created_at))
         )
         return [
-            SalesTotal(style_id, name, str(when), currency, int(sales), int(gross), int(earned))
+            EarningsRow(style_id, name, str(when), currency, int(sales), int(gross), int(earned))
             for style_id, name, when, currency, sales, gross, earned in self.session.execute(query)
         ]
 

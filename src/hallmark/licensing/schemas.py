@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hallmark.licensing.service import ApplicableOffer, EarningsRow
+from hallmark.licensing.repository import EarningsRow
+from hallmark.licensing.service import ApplicableOffer
 from hallmark.schemas import MAX_DB_INT
 
 

@@ -25,7 +25,7 @@ from hallmark.licensing.certificates import CertificateSigner
 from hallmark.licensing.facts import offer_facts, usage_grant
 from hallmark.licensing.models import License, LicenseOffer
 from hallmark.licensing.payments import PaymentProvider, PaymentRequest
-from hallmark.licensing.repository import LicensingRepository
+from hallmark.licensing.repository import EarningsRow, LicensingRepository
 from hallmark.licensing.terms import LicenseTerms, terms_from_template
 from hallmark.styles.facts import model_facts
 from hallmark.styles.models import StyleModel
@@ -343,23 +343,9 @@ def get_license(session: Session, user: User, license_id: uuid.UUID) -> License:
     return license_
 
 
-@dataclass(frozen=True)
-class EarningsRow:
-    """One model's sales in one month and currency."""
-
-    style_id: uuid.UUID
-    style_name: str
-    month: str
-    currency: str
-    sales: int
-    gross_minor: int
-    earned_minor: int
-
-
 def earnings_by_model_and_month(session: Session, owner: User) -> list[EarningsRow]:
     """The owner's sales grouped by model and calendar month (UTC), newest month first."""
-    totals = LicensingRepository(session).sales_by_model_and_month(owner.id)
-    return [EarningsRow(*total) for total in totals]
+    return LicensingRepository(session).sales_by_model_and_month(owner.id)
 
 
 # ------------------------------------------------------------------------------- certificates

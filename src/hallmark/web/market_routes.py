@@ -18,6 +18,7 @@ from hallmark.generations import service as generations
 from hallmark.ledger import service as ledger
 from hallmark.licensing import service as licensing
 from hallmark.licensing.certificates import certificate_html
+from hallmark.licensing.repository import EarningsRow
 from hallmark.licensing.terms import TEMPLATES, price_in_minor_units
 from hallmark.provenance.service import verify_file
 from hallmark.styles import service as styles
@@ -207,7 +208,7 @@ def license_certificate(
     return HTMLResponse(certificate_html(signed))
 
 
-def monthly_chart(rows: list[licensing.EarningsRow]) -> dict[str, Any]:
+def monthly_chart(rows: list[EarningsRow]) -> dict[str, Any]:
     """Bars of what the owner earned each month (first currency), sized for an inline SVG."""
     if not rows:
         return {"bars": [], "currency": ""}

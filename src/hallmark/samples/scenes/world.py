@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 Kind = Literal[
     "sun",
@@ -28,21 +28,7 @@ Weather = Literal["clear", "cloudy", "rainy"]
 Box = tuple[float, float, float, float]
 RGB = tuple[int, int, int]
 
-KINDS: tuple[Kind, ...] = (
-    "sun",
-    "moon",
-    "cloud",
-    "bird",
-    "mountain",
-    "hill",
-    "sea",
-    "road",
-    "house",
-    "tree",
-    "person",
-    "boat",
-    "flower",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 TIMES_OF_DAY: tuple[TimeOfDay, ...] = ("day", "dusk", "night")
 WEATHERS: tuple[Weather, ...] = ("clear", "cloudy", "rainy")
 COLUMNS: tuple[Column, ...] = ("left", "centre", "right")
