@@ -100,7 +100,7 @@ class EarningsRowPublic(BaseModel):
     @classmethod
     def from_row(cls, row: EarningsRow) -> EarningsRowPublic:
         """Build the response from the service's value."""
-        return cls(**row.__dict__)
+        return cls(**row._asdict())
 
 
 class BalancePublic(BaseModel):
