@@ -1,7 +1,8 @@
 """What the HTTP API serves under load, on each database, against its own /api/health baseline.
 
 Run: PYTHONPATH=src:. .venv/bin/python bench/api_load.py [--databases sqlite,postgresql]
-         [--connections 16,64,256] [--seconds 10] [--tool auto|wrk|python] [--json FILE]
+         [--connections 16,64,256] [--seconds 10] [--tool auto|wrk|python] [--processes N]
+         [--json FILE]
 Needs `wrk` (Debian: `apt-get install -y wrk`) for the load; without it (or with --tool python)
 a Python asyncio client of the same shape is used, which itself takes CPU from the server.
 
@@ -309,6 +310,9 @@ def main() -> None:
     parser.add_argument(
         "--no-generation", action="store_true", help="skip the read-during-generation mode"
     )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="API processes (hallmark serve --processes)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args()
     tool = args.tool
@@ -317,7 +321,10 @@ def main() -> None:
     elif tool == "wrk" and not shutil.which("wrk"):
         parser.error("wrk is not installed (apt-get install -y wrk)")
     levels = [int(value) for value in args.connections.split(",")]
-    print(f"load from {tool}, {args.seconds:g} s per measurement", flush=True)
+    print(
+        f"load from {tool}, {args.seconds:g} s per measurement, {args.processes} API process(es)",
+        flush=True,
+    )
     results: dict[str, Any] = {"tool": tool, "seconds": args.seconds, "load": [], "generation": []}
     rows: list[Measurement] = []
     for database in [name.strip() for name in args.databases.split(",") if name.strip()]:
@@ -331,7 +338,8 @@ def main() -> None:
                 except PostgresUnavailable as error:
                     print(f"({database} skipped: {error})")
                     continue
-            server = Server(directory, url, database).start()
+            env = {"HALLMARK_API_PROCESSES": str(args.processes)}
+            server = Server(directory, url, database, env).start()
             stack.callback(server.stop)
             seeded = seed(server)
             if not args.no_generation and not settle(server, "/api/artworks", seeded.ben):
