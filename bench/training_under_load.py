@@ -5,10 +5,11 @@ Run: PYTHONPATH=src:. .venv/bin/python bench/training_under_load.py [--steps 20]
 Needs `wrk` (Debian: `apt-get install -y wrk`) and `taskset` (util-linux) for the split setup.
 
 Each setup is a real `hallmark serve` on SQLite in a temporary directory; ana uploads 8 works
-and defines two studio styles on them. One is trained with nobody else using the server (the
-baseline, measured in the same run), the other while wrk loads the API with ana's authenticated
-`GET /api/artworks` on --connections connections for the whole training. Printed: both times
-and their ratio.
+and defines three studio styles on them. The first is trained for one step, untimed (the process
+that trains imports torch and loads the base model); the second with nobody else using the
+server (the baseline, measured in the same run); the third while wrk loads the API with ana's
+authenticated `GET /api/artworks` on --connections connections for the whole training.
+Printed: both times and their ratio.
 - unsized: threads as the libraries choose them by themselves, one per core of the host in
   every process, and OpenMP threads that spin while they wait (`OMP_WAIT_POLICY=ACTIVE`,
   `HALLMARK_COMPUTE_THREADS` = the host's cores); one process serves and trains.
@@ -96,8 +97,10 @@ def run_setup(name: str, steps: int, connections: int) -> dict[str, Any]:
             stack.callback(worker.terminate)
         ana = server.sign_up("ana")
         works = server.upload_works(ana, WORKS, artist="ana", size=256)
-        quiet_style = server.create_style(ana, "Quiet", works)
-        loaded_style = server.create_style(ana, "Loaded", works)
+        warm_up, quiet_style, loaded_style = (
+            server.create_style(ana, name, works) for name in ("Warm-up", "Quiet", "Loaded")
+        )
+        timed_training(server, ana, warm_up, 1)  # torch and the base model loaded, not timed
         quiet = timed_training(server, ana, quiet_style, steps)
         load = start_load(server, ana, connections)
         try:
