@@ -17,6 +17,7 @@ from hallmark.engines import (
     GenerationRequest,
     ModelArtifact,
     NotEnoughImages,
+    Progress,
     TrainingConfig,
     TrainingImage,
     TrainingStopped,
@@ -213,8 +214,15 @@ def test_training_stops_within_a_step_and_resumes_to_the_same_weights(
     with pytest.raises(TrainingStopped, match="step 3"):
         StudioEngine().train(works, config, lambda p: seen.append(p.step), lambda: len(seen) >= 3)
     assert not (config.output_dir / LORA_FILE).exists()
-    resumed = StudioEngine().train(works, config, lambda p: seen.append(p.step), lambda: False)
-    assert seen[3] == 4  # picked up after the last checkpoint
+    messages: list[str] = []
+
+    def note(progress: Progress) -> None:
+        seen.append(progress.step)
+        messages.append(progress.message)
+
+    resumed = StudioEngine().train(works, config, note, lambda: False)
+    # It says where it resumed (the checkpoint taken as it stopped), then goes on from there.
+    assert seen[3:5] == [3, 4] and messages[0] == "resumed from step 3"
     expected = load_file(str(whole.directory / LORA_FILE))
     got = load_file(str(resumed.directory / LORA_FILE))
     assert expected.keys() == got.keys()
