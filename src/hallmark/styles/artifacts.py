@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hallmark.engines.checkpoints import STATE, is_checkpoint
 from hallmark.instance import Instance
-
-CHECKPOINT_STATE = "state.json"  # written last into a checkpoint folder (engines.checkpoints)
 
 
 @dataclass(frozen=True)
@@ -45,10 +44,6 @@ class StoredCheckpoint:
         return cls(str(value["sha256"]), str(value["path"]), int(value["step"]))
 
 
-def _is_checkpoint(folder: Path) -> bool:
-    return (folder / CHECKPOINT_STATE).is_file()
-
-
 def pack_folder(folder: Path, *, leave_out_checkpoints: bool = False) -> bytes:
     """The folder's files as a tar, in name order and with no owner or time, so the same files
     always pack to the same bytes (and hence the same blob)."""
@@ -59,7 +54,7 @@ def pack_folder(folder: Path, *, leave_out_checkpoints: bool = False) -> bytes:
             if any(part.startswith(".") for part in relative.parts):
                 continue  # temporary folders and files of writes in progress
             if leave_out_checkpoints and any(
-                _is_checkpoint(folder / Path(*relative.parts[: i + 1]))
+                is_checkpoint(folder / Path(*relative.parts[: i + 1]))
                 for i in range(len(relative.parts))
             ):
                 continue
@@ -110,7 +105,7 @@ def model_folder(instance: Instance, artifact_sha256: str) -> Path:
 def newest_checkpoint(folder: Path) -> tuple[Path, int] | None:
     """The checkpoint with the highest step anywhere in a training folder, and its step."""
     found: list[tuple[int, Path]] = []
-    for state in folder.rglob(CHECKPOINT_STATE):
+    for state in folder.rglob(STATE):
         relative = state.parent.relative_to(folder)
         if any(part.startswith(".") for part in relative.parts):
             continue
