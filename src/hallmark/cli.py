@@ -21,12 +21,13 @@ from hallmark.artworks import service as artworks
 from hallmark.compute import compute_threads, size_compute_threads
 from hallmark.config import get_settings
 from hallmark.db import transaction
-from hallmark.errors import AppError, InvalidInput
+from hallmark.errors import AcknowledgementRequired, AppError, InvalidInput
 from hallmark.instance import Instance
 from hallmark.storage import BlobStoreError
 
 if TYPE_CHECKING:
     from hallmark.jobs.models import Job
+    from hallmark.rights import OwnershipNotice
 
 app = typer.Typer(
     name="hallmark",
@@ -451,6 +452,31 @@ def _run_and_watch(job_id: uuid.UUID, title: str) -> Job:
     return job
 
 
+def on_terminal() -> bool:
+    """Whether a person is at the keyboard to answer a question."""
+    return sys.stdin.isatty()
+
+
+def _told_whose_images(found: tuple[OwnershipNotice, bool] | None, acknowledge: bool) -> bool:
+    """Print the ownership notice of someone else's style (R4), and on first use get the maker's
+    acknowledgement: from --acknowledge, or asked on a terminal; whether it is given."""
+    if found is None:
+        return acknowledge
+    notice, acknowledged = found
+    console.print(f"note: {notice.text}", highlight=False)
+    if acknowledged or acknowledge:
+        return True
+    if not on_terminal():
+        raise AcknowledgementRequired(
+            f"{notice.statement} Pass --acknowledge to accept it and generate; you are asked "
+            "once per style.",
+            rule=notice.rule.value,
+        )
+    if not typer.confirm(f"Make images that will belong to @{notice.owner_username}?"):
+        raise typer.Exit(1)
+    return True
+
+
 @app.command()
 def generate(
     style_id: Annotated[str, typer.Argument(help="The style's id")],
@@ -465,6 +491,14 @@ def generate(
     strength: Annotated[float, typer.Option(help="How strongly to apply the style")] = 1.0,
     guidance: Annotated[float | None, typer.Option(help="Default: the engine's")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the images")] = Path("."),
+    acknowledge: Annotated[
+        bool,
+        typer.Option(
+            "--acknowledge",
+            help="With someone else's style: accept that the images are its owner's (R4); "
+            "needed once per style, asked on a terminal",
+        ),
+    ] = False,
 ) -> None:
     """Make images with a style; each is signed and belongs to the style's owner (R3/R4)."""
     from pydantic import ValidationError
@@ -473,7 +507,7 @@ def generate(
     from hallmark.generations import service as generations
     from hallmark.jobs import service as jobs
     from hallmark.jobs.schemas import GenerationAsk
-    from hallmark.styles.service import get_visible_style
+    from hallmark.styles.service import get_visible_style, notice_for_viewer
 
     try:
         ask = GenerationAsk(
@@ -491,8 +525,15 @@ def generate(
         raise InvalidInput(problems) from None
     with open_instance() as (instance, session):
         maker = accounts.get_user_by_username(session, as_user)
+        chosen = get_visible_style(session, maker, uuid.UUID(style_id))
+        acknowledge = _told_whose_images(notice_for_viewer(session, maker, chosen), acknowledge)
         job = jobs.submit_generation(
-            session, instance.queues, maker, uuid.UUID(style_id), ask.model_dump(exclude_none=True)
+            session,
+            instance.queues,
+            maker,
+            chosen.id,
+            ask.engine_request(),
+            acknowledge_ownership=acknowledge,
         )
         session.commit()  # queued now, whoever runs it
         job_id = job.id

@@ -185,8 +185,15 @@ def _publish_and_ask(
     console.rule("6. ana publishes it; cleo makes images with it (R4: they are ana's)")
     if style.visibility != "public":
         styles.publish_style(session, _user(session, "ana"), style_id, accept_platform_license=True)
+    cleo = _user(session, "cleo")
+    notice = styles.ownership_notice(session, cleo, style)
+    if notice is not None:
+        console.print(f"  cleo is told: {notice.statement}", highlight=False)
+        console.print("  cleo acknowledges it (asked once per model)")
     ask = {"prompt": "a red boat on the blue sea at dusk", "count": 2, "seed": 7}
-    return jobs.submit_generation(session, instance.queues, _user(session, "cleo"), style_id, ask)
+    return jobs.submit_generation(
+        session, instance.queues, cleo, style_id, ask, acknowledge_ownership=True
+    )
 
 
 def _license(

@@ -88,3 +88,10 @@ class Overloaded(AppError):
     def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class AcknowledgementRequired(AppError):
+    """The action needs the actor's explicit acknowledgement first; the message says how."""
+
+    status_code = 428
+    code = "acknowledgement_required"

@@ -8,7 +8,7 @@ from hallmark.jobs.models import Job
 from hallmark.ledger.models import LedgerEntry
 from hallmark.licensing.models import License, LicenseOffer
 from hallmark.similarity.models import CopyClaim, ImageFingerprint
-from hallmark.styles.models import StyleModel, StyleTrainingWork
+from hallmark.styles.models import OwnershipAcknowledgement, StyleModel, StyleTrainingWork
 
 metadata = Base.metadata
 
@@ -22,6 +22,7 @@ __all__ = [
     "LedgerEntry",
     "License",
     "LicenseOffer",
+    "OwnershipAcknowledgement",
     "StyleModel",
     "StyleTrainingWork",
     "User",

@@ -251,9 +251,11 @@ def test_an_artist_uploads_trains_publishes_and_another_creates_with_the_model(
         sign_up_in(other, server, "eli")
         other.get_by_role("link", name="Create with it").first.click()
         chosen_style = parse_qs(urlparse(other.url).query)["style"][0]
-        expect(other.get_by_role("note")).to_contain_text("belongs to\n@dana")
+        expect(other.get_by_role("note")).to_contain_text("belongs to @dana")
         other.screenshot(path=str(shots / "create-warning.png"), full_page=True)
         other.get_by_label("Describe the picture").fill("a white moon at night")
+        accept = "I accept that the images I make with this model belong to @dana"
+        other.get_by_label(accept).check()
         other.get_by_role("button", name="Create", exact=True).click()
         expect(other.get_by_text("succeeded")).to_be_visible(timeout=120_000)
         expect(other.get_by_text("Owned by @dana — made with their model")).to_be_visible()

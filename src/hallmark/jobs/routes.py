@@ -21,10 +21,12 @@ from hallmark.deps import (
 from hallmark.errors import NotFound, Overloaded, TooManyRequests
 from hallmark.jobs import service
 from hallmark.jobs.models import JobState
-from hallmark.jobs.schemas import GenerationAsk, JobPublic, TrainingRequest
+from hallmark.jobs.schemas import GenerationAsk, GenerationQueued, JobPublic, TrainingRequest
 from hallmark.rate_limits import RateLimiter
 from hallmark.schemas import ErrorResponse
 from hallmark.serving import LongPollSlots
+from hallmark.styles import service as styles
+from hallmark.styles.schemas import OwnershipNoticePublic
 
 router = APIRouter(tags=["jobs"])
 LONG_POLL_INTERVAL_SECONDS = 0.5
@@ -61,8 +63,9 @@ def train_style(
 
 @router.post(
     "/api/styles/{style_id}/generate",
-    response_model=JobPublic,
+    response_model=GenerationQueued,
     status_code=status.HTTP_202_ACCEPTED,
+    responses={428: {"model": ErrorResponse, "description": "First use of someone else's model"}},
 )
 def generate(
     request: Request,
@@ -72,10 +75,12 @@ def generate(
     session: SessionDep,
     instance: InstanceDep,
     idempotency_key: IdempotencyKey = None,
-) -> JobPublic:
+) -> GenerationQueued:
     """Queue a generation; it returns at once with a job to wait on (rate-limited per user).
 
-    Send an Idempotency-Key header and a retry of the request returns the same job.
+    With someone else's model the images are its owner's (R4): the answer says so, and your
+    first use of that model needs "acknowledge_ownership": true (428 without it). Send an
+    Idempotency-Key header and a retry of the request returns the same job.
     """
     limiter: RateLimiter = request.app.state.generation_limiter
     wait = limiter.check(str(user.id))
@@ -88,10 +93,13 @@ def generate(
         instance.queues,
         user,
         style_id,
-        body.model_dump(exclude_none=True),
+        body.engine_request(),
         idempotency_key=idempotency_key,
+        acknowledge_ownership=body.acknowledge_ownership,
     )
-    return JobPublic.model_validate(job)
+    style = styles.get_visible_style(session, user, job.style_id)
+    notice = OwnershipNoticePublic.for_viewer(styles.notice_for_viewer(session, user, style))
+    return GenerationQueued.model_validate(job).model_copy(update={"ownership_notice": notice})
 
 
 @router.get("/api/jobs/{job_id}", response_model=JobPublic)

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hallmark.schemas import MAX_DB_INT
+from hallmark.styles.schemas import OwnershipNoticePublic
 
 
 class TrainingRequest(BaseModel):
@@ -39,6 +40,15 @@ class GenerationAsk(BaseModel):
     width: int | None = Field(default=None, ge=64, le=2048, multiple_of=8)
     height: int | None = Field(default=None, ge=64, le=2048, multiple_of=8)
     strength: float = Field(default=1.0, ge=0, le=2)
+    acknowledge_ownership: bool = Field(
+        default=False,
+        description="With someone else's model: you accept that the images will be its owner's "
+        "(R4); required on your first use of that model, remembered after",
+    )
+
+    def engine_request(self) -> dict[str, Any]:
+        """What the job asks the engine for: the settings given, without the acknowledgement."""
+        return self.model_dump(exclude_none=True, exclude={"acknowledge_ownership"})
 
 
 class JobPublic(BaseModel):
@@ -62,3 +72,9 @@ class JobPublic(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class GenerationQueued(JobPublic):
+    """A queued generation, with whose the images will be when the model is someone else's."""
+
+    ownership_notice: OwnershipNoticePublic | None = None

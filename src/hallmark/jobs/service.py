@@ -26,6 +26,7 @@ from hallmark.styles.repository import StyleRepository
 from hallmark.styles.service import (
     DEFAULT_ENGINE,
     MAX_TRAINING_WORKS,
+    check_ownership_acknowledged,
     create_style,
     get_visible_style,
     owned_style,
@@ -173,10 +174,13 @@ def submit_generation(
     request: dict[str, Any],
     *,
     idempotency_key: str | None = None,
+    acknowledge_ownership: bool = False,
 ) -> Job:
     """Queue a generation with a style the maker may use (R5); the answer comes back at once.
 
-    A retry with the same idempotency key returns the first job and queues nothing more.
+    With someone else's model the maker first acknowledges, once, that the images will be its
+    owner's (R4). A retry with the same idempotency key returns the first job and queues nothing
+    more.
     """
     key = _check_idempotency_key(idempotency_key)
     payload = dict(request)
@@ -185,6 +189,7 @@ def submit_generation(
         return earlier
     style = get_visible_style(session, maker, style_id)
     check_may_generate(maker, style)
+    check_ownership_acknowledged(session, maker, style, acknowledge=acknowledge_ownership)
     return _submit(
         session,
         queues,

@@ -28,3 +28,14 @@ def usage_grant(license_: License) -> rights.UsageGrant:
         revoked=license_.revoked_at is not None,
         exclusive=license_.exclusive,
     )
+
+
+def license_option(offer: LicenseOffer) -> rights.LicenseOption:
+    """A model-wide offer as an ownership notice names it: its terms' name, uses and price."""
+    return rights.LicenseOption(
+        name=str(offer.terms.get("name", offer.template)),
+        purposes=frozenset(rights.Purpose(p) for p in offer.terms.get("purposes", ())),
+        price_minor=offer.price_minor,
+        currency=offer.currency,
+        exclusive=offer.exclusive,
+    )

@@ -52,6 +52,13 @@ class LicensingRepository(Repository[License]):
         )
         return list(self.session.scalars(query))
 
+    def open_offers_on_model(self, style_id: uuid.UUID) -> list[LicenseOffer]:
+        """Offers not withdrawn on every image of one model, oldest first."""
+        query = select(LicenseOffer).where(
+            LicenseOffer.style_id == style_id, LicenseOffer.withdrawn_at.is_(None)
+        )
+        return list(self.session.scalars(query.order_by(LicenseOffer.created_at, LicenseOffer.id)))
+
     def offers_of_owner(self, owner_id: uuid.UUID) -> list[LicenseOffer]:
         """Every offer an owner made, newest first."""
         query = select(LicenseOffer).where(LicenseOffer.owner_id == owner_id)

@@ -13,6 +13,12 @@ from hallmark.rights.facts import (
     UsageGrant,
     Visibility,
 )
+from hallmark.rights.notices import (
+    LicenseOption,
+    OwnershipNotice,
+    may_generate_acknowledged,
+    ownership_notice,
+)
 from hallmark.rights.rules import (
     exclusivity_permits,
     grant_permits,
@@ -45,9 +51,11 @@ __all__ = [
     "ArtworkFacts",
     "Decision",
     "GenerationFacts",
+    "LicenseOption",
     "ModelFacts",
     "OfferFacts",
     "OwnershipDecision",
+    "OwnershipNotice",
     "ProceedsSplit",
     "Purpose",
     "RegisteredWork",
@@ -62,6 +70,7 @@ __all__ = [
     "may_clear_near_copy",
     "may_download_generation",
     "may_generate",
+    "may_generate_acknowledged",
     "may_license_generation",
     "may_publish_generation",
     "may_register_artwork",
@@ -78,6 +87,7 @@ __all__ = [
     "owner_of_generation",
     "owner_of_model",
     "owner_of_upload",
+    "ownership_notice",
     "platform_may_sell",
     "split_proceeds",
 ]

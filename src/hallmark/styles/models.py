@@ -64,3 +64,17 @@ class StyleTrainingWork(Base):
     artwork_sha256: Mapped[str] = mapped_column(String(64))
 
     style: Mapped[StyleModel] = relationship(back_populates="training_works")
+
+
+class OwnershipAcknowledgement(CreatedAtMixin, Base):
+    """A user's acknowledgement, given once per model, that the images they make with someone
+    else's model belong to its owner (R4); asked by the create page, the API and the CLI alike."""
+
+    __tablename__ = "ownership_acknowledgements"
+
+    style_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("style_models.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

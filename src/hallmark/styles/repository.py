@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from hallmark.repository import Repository
 from hallmark.rights import Visibility
-from hallmark.styles.models import StyleModel
+from hallmark.styles.models import OwnershipAcknowledgement, StyleModel
 
 
 class StyleRepository(Repository[StyleModel]):
@@ -48,3 +49,19 @@ class StyleRepository(Repository[StyleModel]):
     def count_for_owner(self, owner_id: uuid.UUID) -> int:
         """How many styles an owner has."""
         return self._count(StyleModel.owner_id == owner_id)
+
+    def has_acknowledged(self, user_id: uuid.UUID, style_id: uuid.UUID) -> bool:
+        """Whether the user already acknowledged that the model's images are its owner's (R4)."""
+        query = select(OwnershipAcknowledgement.user_id).where(
+            OwnershipAcknowledgement.user_id == user_id,
+            OwnershipAcknowledgement.style_id == style_id,
+        )
+        return self.session.scalar(query) is not None
+
+    def record_acknowledgement(self, user_id: uuid.UUID, style_id: uuid.UUID) -> None:
+        """Record the user's acknowledgement for the model; a second one changes nothing."""
+        try:
+            with self.session.begin_nested():
+                self.add(OwnershipAcknowledgement(user_id=user_id, style_id=style_id))
+        except IntegrityError:
+            pass  # a concurrent request recorded it first

@@ -9,7 +9,13 @@ from fastapi import APIRouter, status
 from hallmark.deps import CurrentUser, OptionalUser, SessionDep
 from hallmark.schemas import Limit, Offset
 from hallmark.styles import service
-from hallmark.styles.schemas import StyleCreate, StylePage, StylePublic, StylePublish
+from hallmark.styles.schemas import (
+    OwnershipNoticePublic,
+    StyleCreate,
+    StylePage,
+    StylePublic,
+    StylePublish,
+)
 
 router = APIRouter(prefix="/api/styles", tags=["styles"])
 
@@ -53,8 +59,10 @@ def list_public_styles(session: SessionDep, limit: Limit = 50, offset: Offset = 
 
 @router.get("/{style_id}", response_model=StylePublic)
 def read_style(style_id: uuid.UUID, user: OptionalUser, session: SessionDep) -> StylePublic:
-    """A style model you own, or a public one."""
-    return StylePublic.from_model(service.get_visible_style(session, user, style_id))
+    """A style model you own, or a public one with whose its images will be (R4)."""
+    style = service.get_visible_style(session, user, style_id)
+    notice = OwnershipNoticePublic.for_viewer(service.notice_for_viewer(session, user, style))
+    return StylePublic.from_model(style, notice)
 
 
 @router.post("/{style_id}/publish", response_model=StylePublic)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from hallmark import rights
 from hallmark.styles.models import StyleModel
 
 
@@ -32,6 +33,59 @@ class StylePublish(BaseModel):
     accept_platform_license: bool = False
 
 
+class LicenseOptionPublic(BaseModel):
+    """A license the owner offers on every image of the model."""
+
+    name: str
+    purposes: list[str]
+    price_minor: int
+    currency: str
+    exclusive: bool
+
+
+class OwnershipNoticePublic(BaseModel):
+    """What anyone but the owner is told before making images with a model (R4)."""
+
+    rule: str
+    owner_id: uuid.UUID
+    owner_username: str
+    statement: str = Field(description="Whose the images will be, and the rule that says so")
+    license_needed: str = Field(description="What license the maker needs to use an image")
+    text: str
+    offers: list[LicenseOptionPublic]
+    acknowledgement_required: bool = Field(
+        description='Whether generating needs "acknowledge_ownership": true (first use only)'
+    )
+
+    @classmethod
+    def for_viewer(
+        cls, found: tuple[rights.OwnershipNotice, bool] | None
+    ) -> OwnershipNoticePublic | None:
+        """Build the response from the rules' notice and whether the viewer acknowledged it."""
+        if found is None:
+            return None
+        notice, acknowledged = found
+        return cls(
+            rule=notice.rule.value,
+            owner_id=notice.owner_id,
+            owner_username=notice.owner_username,
+            statement=notice.statement,
+            license_needed=notice.license_needed,
+            text=notice.text,
+            offers=[
+                LicenseOptionPublic(
+                    name=option.name,
+                    purposes=sorted(purpose.value for purpose in option.purposes),
+                    price_minor=option.price_minor,
+                    currency=option.currency,
+                    exclusive=option.exclusive,
+                )
+                for option in notice.offers
+            ],
+            acknowledgement_required=not acknowledged,
+        )
+
+
 class StylePublic(BaseModel):
     """A style model as its viewers see it."""
 
@@ -48,10 +102,15 @@ class StylePublic(BaseModel):
     allow_ai_training: bool
     training_set_size: int
     created_at: datetime
+    ownership_notice: OwnershipNoticePublic | None = Field(
+        default=None, description="For anyone but the owner: whose the images made with it are"
+    )
 
     @classmethod
-    def from_model(cls, style: StyleModel) -> StylePublic:
-        """Build the response from the ORM row."""
+    def from_model(
+        cls, style: StyleModel, notice: OwnershipNoticePublic | None = None
+    ) -> StylePublic:
+        """Build the response from the ORM row, with the viewer's ownership notice if any."""
         return cls(
             id=style.id,
             owner_id=style.owner_id,
@@ -66,6 +125,7 @@ class StylePublic(BaseModel):
             allow_ai_training=style.allow_ai_training,
             training_set_size=len(style.training_works),
             created_at=style.created_at,
+            ownership_notice=notice,
         )
 
 

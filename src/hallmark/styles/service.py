@@ -10,11 +10,14 @@ from sqlalchemy.orm import Session
 
 from hallmark import rights
 from hallmark.accounts.models import User
+from hallmark.accounts.repository import UserRepository
 from hallmark.artworks.facts import artwork_facts
 from hallmark.artworks.repository import ArtworkRepository
 from hallmark.db import utcnow
 from hallmark.engines import default_base_model, engine_names
-from hallmark.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hallmark.errors import AcknowledgementRequired, Conflict, Forbidden, InvalidInput, NotFound
+from hallmark.licensing.facts import license_option
+from hallmark.licensing.repository import LicensingRepository
 from hallmark.styles.facts import model_facts
 from hallmark.styles.models import StyleModel, StyleStatus, StyleTrainingWork
 from hallmark.styles.repository import StyleRepository
@@ -180,3 +183,58 @@ def style_name_of(session: Session, style_id: uuid.UUID) -> str | None:
     """The name of the model an image was made with, which the image discloses (R9)."""
     style = StyleRepository(session).get_or_none(style_id)
     return style.name if style else None
+
+
+ACKNOWLEDGE_FIELD = "acknowledge_ownership"
+
+
+def ownership_notice(
+    session: Session, viewer: User | None, style: StyleModel
+) -> rights.OwnershipNotice | None:
+    """What a viewer other than the owner is told of the images made with the style (R4): whose
+    they will be and the licenses the owner offers on them (sold by the platform, R7)."""
+    facts = model_facts(style)
+    offers = (
+        [license_option(o) for o in LicensingRepository(session).open_offers_on_model(style.id)]
+        if rights.platform_may_sell(facts).allowed
+        else []
+    )
+    owner = UserRepository(session).get(style.owner_id)
+    return rights.ownership_notice(viewer.id if viewer else None, facts, owner.username, offers)
+
+
+def notice_for_viewer(
+    session: Session, viewer: User | None, style: StyleModel
+) -> tuple[rights.OwnershipNotice, bool] | None:
+    """The viewer's ownership notice and whether they acknowledged it; None for the owner."""
+    notice = ownership_notice(session, viewer, style)
+    if notice is None:
+        return None
+    return notice, has_acknowledged_ownership(session, viewer, style)
+
+
+def has_acknowledged_ownership(session: Session, user: User | None, style: StyleModel) -> bool:
+    """Whether the user already acknowledged that the style's images are its owner's (R4)."""
+    return user is not None and StyleRepository(session).has_acknowledged(user.id, style.id)
+
+
+def check_ownership_acknowledged(
+    session: Session, maker: User, style: StyleModel, *, acknowledge: bool
+) -> rights.Decision:
+    """Refuse someone else's model until its maker acknowledges, once per model, that the images
+    will belong to its owner (R4), and record that acknowledgement; the owner is never asked."""
+    already = has_acknowledged_ownership(session, maker, style)
+    decision = rights.may_generate_acknowledged(
+        maker.id, model_facts(style), acknowledged=already or acknowledge
+    )
+    if not decision.allowed:
+        notice = ownership_notice(session, maker, style)
+        told = f"{notice.statement} " if notice else ""
+        raise AcknowledgementRequired(
+            f'{told}{decision.reason} Send "{ACKNOWLEDGE_FIELD}": true to confirm; you are asked '
+            "once per model.",
+            rule=decision.rule,
+        )
+    if decision.rule is rights.Rule.R4 and not already:
+        StyleRepository(session).record_acknowledgement(maker.id, style.id)
+    return decision

@@ -19,6 +19,7 @@ from hallmark.jobs import service as jobs
 from hallmark.jobs.models import Job, JobKind
 from hallmark.rate_limits import RateLimiter
 from hallmark.styles import service as styles
+from hallmark.styles.models import StyleModel
 from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
 
 router = APIRouter(include_in_schema=False)
@@ -220,17 +221,15 @@ def create_page(style: uuid.UUID, request: Request, session: SessionDep) -> Resp
     if user is None:
         return to_login(request)
     found = styles.get_visible_style(session, user, style)
-    owner = accounts.username_of(session, found.owner_id)
-    return render(
-        request,
-        "create.html",
-        {
-            "style": found,
-            "owner": owner or "?",
-            "mine": found.owner_id == user.id,
-        },
-        user=user,
-    )
+    return render(request, "create.html", _create_context(session, user, found), user=user)
+
+
+def _create_context(session: SessionDep, user: User, style: StyleModel) -> dict[str, Any]:
+    """The create page's style, and for someone else's the ownership notice of the rules (R4)
+    with whether this person still has to acknowledge it."""
+    found = styles.notice_for_viewer(session, user, style)
+    notice, acknowledged = found if found else (None, True)
+    return {"style": style, "notice": notice, "acknowledged": acknowledged}
 
 
 @router.post("/create", response_class=HTMLResponse, response_model=None)
@@ -244,6 +243,7 @@ def create(
     seed: Annotated[int, Form(ge=0)] = 0,
     strength: Annotated[float, Form(ge=0, le=2)] = 1.0,
     steps: Annotated[int | None, Form(ge=1, le=200)] = None,
+    acknowledge_ownership: Annotated[bool, Form()] = False,
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Queue images with the style (rate-limited per person); then watch them arrive."""
@@ -251,12 +251,7 @@ def create(
     if user is None:
         return to_login(request)
     found = styles.get_visible_style(session, user, style_id)
-    owner = accounts.username_of(session, found.owner_id)
-    context = {
-        "style": found,
-        "owner": owner or "?",
-        "mine": found.owner_id == user.id,
-    }
+    context = _create_context(session, user, found)
     if not form_is_genuine(request, csrf_token):
         return refused(request, "create.html", user, FORGED_FORM, **context)
     limiter: RateLimiter = request.app.state.generation_limiter
@@ -275,7 +270,15 @@ def create(
     if steps:
         ask["steps"] = steps
     try:
-        job = jobs.submit_generation(session, instance.queues, user, style_id, ask)
+        with session.begin_nested():
+            job = jobs.submit_generation(
+                session,
+                instance.queues,
+                user,
+                style_id,
+                ask,
+                acknowledge_ownership=acknowledge_ownership,
+            )
     except AppError as error:
         return refused(request, "create.html", user, error, **context)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)

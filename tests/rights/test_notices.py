@@ -1,0 +1,78 @@
+"""The ownership notice and its acknowledgement as pure rules (R3/R4)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from hallmark.rights import (
+    LicenseOption,
+    ModelFacts,
+    Purpose,
+    Rule,
+    Visibility,
+    may_generate_acknowledged,
+    ownership_notice,
+)
+
+OWNER, MAKER = uuid.uuid4(), uuid.uuid4()
+MODEL = ModelFacts(id=uuid.uuid4(), owner_id=OWNER, visibility=Visibility.PUBLIC)
+
+
+def test_the_owner_is_told_nothing() -> None:
+    assert ownership_notice(OWNER, MODEL, "ana") is None
+
+
+@pytest.mark.parametrize("viewer", [MAKER, None], ids=["another user", "anonymous"])
+def test_anyone_else_is_told_whose_the_images_are_and_that_none_is_offered(
+    viewer: uuid.UUID | None,
+) -> None:
+    notice = ownership_notice(viewer, MODEL, "ana")
+    assert notice is not None
+    assert (notice.rule, notice.owner_id, notice.owner_username) == (Rule.R4, OWNER, "ana")
+    assert notice.statement == (
+        "This is @ana's model. Every image you make with it belongs to @ana (R4), "
+        "whoever writes the prompt."
+    )
+    assert "offers none on this model yet" in notice.license_needed
+    assert notice.text.startswith(notice.statement) and notice.text.endswith("one.")
+
+
+def test_the_licenses_offered_are_named_with_their_uses_and_price() -> None:
+    offers = [
+        LicenseOption("Personal", frozenset({Purpose.PERSONAL}), 5, "EUR"),
+        LicenseOption(
+            "Extended",
+            frozenset({Purpose.MERCHANDISE, Purpose.COMMERCIAL}),
+            120_000,
+            "USD",
+            exclusive=True,
+        ),
+        LicenseOption("CC BY 4.0", frozenset({Purpose.PERSONAL}), 0, "EUR"),
+    ]
+    notice = ownership_notice(MAKER, MODEL, "ana", offers)
+    assert notice is not None and notice.offers == tuple(offers)
+    assert notice.license_needed == (
+        "To use an image, license it from @ana: Personal (personal) at 0.05 EUR an image; "
+        "Extended (commercial, merchandise, exclusive) at 1200.00 USD an image; "
+        "CC BY 4.0 (personal) free."
+    )
+
+
+@pytest.mark.parametrize(
+    ("user", "acknowledged", "allowed", "rule"),
+    [
+        (OWNER, False, True, Rule.R3),
+        (OWNER, True, True, Rule.R3),
+        (MAKER, False, False, Rule.R4),
+        (MAKER, True, True, Rule.R4),
+    ],
+)
+def test_only_someone_elses_model_needs_an_acknowledgement(
+    user: uuid.UUID, acknowledged: bool, allowed: bool, rule: Rule
+) -> None:
+    decision = may_generate_acknowledged(user, MODEL, acknowledged=acknowledged)
+    assert (decision.allowed, decision.rule) == (allowed, rule)
+    if not allowed:
+        assert "belongs to its owner" in decision.reason
