@@ -294,6 +294,12 @@ ROWS = [
         (200, 200, 200, 200),
     ),
     Row("GET", "/api/earnings", json_call("GET", "/api/earnings"), (401, 200, 200, 200)),
+    Row(
+        "GET",
+        "/api/earnings/statement.csv",
+        json_call("GET", "/api/earnings/statement.csv"),
+        (401, 200, 200, 200),  # each signed-in user gets their own statement only
+    ),
     Row("GET", "/api/jobs/{job_id}", json_call("GET", "/api/jobs/{J}"), (401, 200, 404, 404)),
     Row(
         "GET",

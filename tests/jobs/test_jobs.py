@@ -55,6 +55,7 @@ def test_a_generation_job_returns_at_once_and_its_images_belong_to_the_owner(
             maker,
             studio.style_id,
             {"prompt": "a boat", "count": 2, "steps": 2, "width": 64, "height": 64},
+            acknowledge_ownership=True,  # someone else's model (R4)
         )
         job_id = job.id
     assert studio.instance.queues.pending(JobKind.GENERATE_IMAGES) == 1

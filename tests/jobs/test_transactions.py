@@ -86,6 +86,7 @@ def test_training_and_generation_leave_the_write_lock_free_while_engines_work(
             studio.user(session, studio.other_id),
             studio.style_id,
             {"prompt": "a boat", "count": 2, "steps": 2, "width": 64, "height": 64},
+            acknowledge_ownership=True,  # someone else's model (R4)
         )
     run_queued(studio, JobKind.GENERATE_IMAGES)
 

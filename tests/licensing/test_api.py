@@ -99,5 +99,5 @@ def test_buying_a_license_end_to_end(client: TestClient) -> None:
 
     earnings = client.get("/api/earnings", headers=ana).json()
     assert earnings["rows"][0]["gross_minor"] == 2500
-    assert earnings["rows"][0]["earned_minor"] == 2000  # the platform keeps 20% (R7)
+    assert earnings["rows"][0]["net_minor"] == 2000  # the platform keeps 20% (R7)
     assert earnings["balances"] == [{"currency": "EUR", "due_minor": 2000, "paid_minor": 0}]

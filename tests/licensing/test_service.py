@@ -346,13 +346,21 @@ def test_earnings_are_totalled_per_model_month_and_currency(
     rows = service.earnings_by_model_and_month(session, owner)
 
     assert [
-        (row.month, row.style_name, row.currency, row.sales, row.gross_minor, row.earned_minor)
+        (
+            row.month,
+            row.style_name,
+            row.currency,
+            row.sales,
+            row.gross_minor,
+            row.platform_share_minor,
+            row.net_minor,
+        )
         for row in rows
     ] == [
-        (this_month, second_style.name, "EUR", 1, 500, 500),
-        (this_month, second_style.name, "USD", 1, 300, 240),
-        (this_month, public_style.name, "EUR", 2, 2000, 1600),
-        ("2025-01", public_style.name, "EUR", 1, 1000, 800),
+        (this_month, second_style.name, "EUR", 1, 500, 0, 500),  # the owner's own sale (R6)
+        (this_month, second_style.name, "USD", 1, 300, 60, 240),
+        (this_month, public_style.name, "EUR", 2, 2000, 400, 1600),
+        ("2025-01", public_style.name, "EUR", 1, 1000, 200, 800),
     ]
     assert [row.style_id for row in rows] == [
         second_style.id,
@@ -380,7 +388,7 @@ def test_earnings_by_model_and_month_and_payouts(
 
     [row] = service.earnings_by_model_and_month(session, owner)
 
-    assert (row.style_id, row.sales, row.gross_minor, row.earned_minor) == (
+    assert (row.style_id, row.sales, row.gross_minor, row.net_minor) == (
         public_style.id,
         2,
         2000,

@@ -75,4 +75,4 @@ def test_only_someone_elses_model_needs_an_acknowledgement(
     decision = may_generate_acknowledged(user, MODEL, acknowledged=acknowledged)
     assert (decision.allowed, decision.rule) == (allowed, rule)
     if not allowed:
-        assert "belongs to its owner" in decision.reason
+        assert "belong to the model's owner" in decision.reason

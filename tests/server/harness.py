@@ -391,7 +391,11 @@ class Studio:
             queued = api.post(
                 f"/api/styles/{self.style_id}/generate",
                 headers=self.ben,
-                json={"prompt": "a red sun over a blue sea", "steps": 4},
+                json={
+                    "prompt": "a red sun over a blue sea",
+                    "steps": 4,
+                    "acknowledge_ownership": True,  # ana's model: the images are hers (R4)
+                },
             )
         assert queued.status_code == 202, queued.text
         done = self.server.wait_for_job(self.ben, queued.json()["id"])

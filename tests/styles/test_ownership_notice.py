@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from hallmark.styles.models import StyleModel, StyleStatus
 from tests.helpers import assert_error, png_bytes, sign_up, upload
 
 
-def published_style(client: TestClient, owner: dict[str, str]) -> str:
+def published_style(client: TestClient, owner: dict[str, str]) -> Any:
     """The owner's trained, published style with a platform-sold Personal offer on its images."""
     work = upload(client, owner, png_bytes(70)).json()["artwork"]["id"]
     style_id = client.post(
@@ -56,7 +57,10 @@ def test_the_style_read_tells_everyone_but_the_owner_whose_the_images_are(
     assert (notice["rule"], notice["owner_username"]) == ("R4", "ana")
     assert notice["owner_id"] == client.get("/api/users/me", headers=ana).json()["id"]
     assert "Every image you make with it belongs to @ana (R4)" in notice["statement"]
-    assert "license it from @ana: Personal (personal) at 15.05 EUR an image." in notice["license_needed"]
+    assert (
+        "license it from @ana: Personal (personal) at 15.05 EUR an image."
+        in notice["license_needed"]
+    )
     assert notice["text"] == f"{notice['statement']} {notice['license_needed']}"
     assert notice["offers"] == [
         {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -58,6 +59,24 @@ class LedgerRepository(Repository[LedgerEntry]):
         """An account's entries, oldest first."""
         query = select(LedgerEntry).where(LedgerEntry.account == account)
         return list(self.session.scalars(query.order_by(LedgerEntry.id)))
+
+    def entries_of_kind(
+        self,
+        account: str,
+        kind: str,
+        *,
+        starts: datetime | None = None,
+        ends: datetime | None = None,
+        limit: int,
+    ) -> list[LedgerEntry]:
+        """An account's entries of one kind written from `starts` to before `ends`, newest first."""
+        query = select(LedgerEntry).where(LedgerEntry.account == account, LedgerEntry.kind == kind)
+        if starts is not None:
+            query = query.where(LedgerEntry.created_at >= starts)
+        if ends is not None:
+            query = query.where(LedgerEntry.created_at < ends)
+        query = query.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit)
+        return list(self.session.scalars(query))
 
     def count(self) -> int:
         """How many entries exist."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -116,6 +117,39 @@ def paid_out(session: Session, owner_id: uuid.UUID, currency: str) -> int:
     return LedgerRepository(session).total_of_kind(
         payable_account(owner_id), currency, EntryKind.PAYOUT
     )
+
+
+@dataclass(frozen=True)
+class Payout:
+    """One transfer of an owner's earnings to them, under the reference of the transfer."""
+
+    paid_at: datetime
+    amount_minor: int
+    currency: str
+    reference: str
+
+
+def payouts_to(
+    session: Session,
+    owner_id: uuid.UUID,
+    *,
+    starts: datetime | None = None,
+    ends: datetime | None = None,
+    limit: int,
+) -> list[Payout]:
+    """The payouts made to an owner from `starts` to before `ends`, newest first."""
+    entries = LedgerRepository(session).entries_of_kind(
+        payable_account(owner_id), EntryKind.PAYOUT, starts=starts, ends=ends, limit=limit
+    )
+    return [
+        Payout(
+            paid_at=entry.created_at,
+            amount_minor=entry.amount_minor,
+            currency=entry.currency,
+            reference=entry.reference.removeprefix("payout:"),
+        )
+        for entry in entries
+    ]
 
 
 @dataclass

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, func, or_, select
 
+from hallmark.accounts.models import User
 from hallmark.generations.models import Generation
 from hallmark.licensing.models import License, LicenseOffer
 from hallmark.repository import Repository
@@ -14,7 +17,8 @@ from hallmark.styles.models import StyleModel
 
 
 class EarningsRow(NamedTuple):
-    """One model's sales in one calendar month (UTC) and currency, totalled by the database."""
+    """One model's sales in one calendar month (UTC) and currency, totalled by the database:
+    what buyers paid, the platform's share of it, and the rest, owed to the owner."""
 
     style_id: uuid.UUID
     style_name: str
@@ -22,7 +26,41 @@ class EarningsRow(NamedTuple):
     currency: str
     sales: int
     gross_minor: int
-    earned_minor: int
+    platform_share_minor: int
+    net_minor: int
+
+
+class SaleRow(NamedTuple):
+    """One license sold on an owner's image: when, what, to whom, by whom, and the split."""
+
+    sold_at: datetime
+    style_id: uuid.UUID
+    style_name: str
+    generation_id: uuid.UUID
+    license_id: uuid.UUID
+    buyer_username: str
+    seller: str
+    gross_minor: int
+    platform_share_minor: int
+    net_minor: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class SalesPeriod:
+    """Sales from `starts` (included) to `ends` (excluded); None leaves that side open."""
+
+    starts: datetime | None = None
+    ends: datetime | None = None
+
+    def criteria(self) -> list[ColumnElement[bool]]:
+        """The WHERE conditions that keep a license's sale inside the period."""
+        found: list[ColumnElement[bool]] = []
+        if self.starts is not None:
+            found.append(License.created_at >= self.starts)
+        if self.ends is not None:
+            found.append(License.created_at < self.ends)
+        return found
 
 
 class LicensingRepository(Repository[License]):
@@ -95,7 +133,9 @@ class LicensingRepository(Repository[License]):
             return func.strftime("%Y-%m", License.created_at)
         return func.to_char(func.timezone("UTC", License.created_at), "YYYY-MM")
 
-    def sales_by_model_and_month(self, licensor_id: uuid.UUID) -> list[EarningsRow]:
+    def sales_by_model_and_month(
+        self, licensor_id: uuid.UUID, period: SalesPeriod
+    ) -> list[EarningsRow]:
         """An owner's sales totalled per model, month and currency: newest month first, then by
         model name from Z to A, then in the order of each group's first sale."""
         month = self._month_of_sale()
@@ -107,18 +147,55 @@ class LicensingRepository(Repository[License]):
                 License.currency,
                 func.count(License.id),
                 func.sum(License.price_minor),
+                func.sum(License.platform_share_minor),
                 func.sum(License.owner_share_minor),
             )
             .join(Generation, Generation.id == License.generation_id)
             .join(StyleModel, StyleModel.id == Generation.style_id)
-            .where(License.licensor_id == licensor_id)
+            .where(License.licensor_id == licensor_id, *period.criteria())
             .group_by(Generation.style_id, StyleModel.name, month, License.currency)
             .order_by(month.desc(), StyleModel.name.desc(), func.min(License.created_at))
         )
         return [
-            EarningsRow(style_id, name, str(when), currency, int(sales), int(gross), int(earned))
-            for style_id, name, when, currency, sales, gross, earned in self.session.execute(query)
+            EarningsRow(
+                style_id, name, str(when), currency, int(sales), int(gross), int(fee), int(net)
+            )
+            for style_id, name, when, currency, sales, gross, fee, net in self.session.execute(
+                query
+            )
         ]
+
+    def sales_of(
+        self, licensor_id: uuid.UUID, period: SalesPeriod, *, limit: int, offset: int
+    ) -> list[SaleRow]:
+        """An owner's sales one by one with their image, model and buyer, oldest first."""
+        query = (
+            select(
+                License.created_at,
+                Generation.style_id,
+                StyleModel.name,
+                License.generation_id,
+                License.id,
+                User.username,
+                License.channel,
+                License.price_minor,
+                License.platform_share_minor,
+                License.owner_share_minor,
+                License.currency,
+            )
+            .join(Generation, Generation.id == License.generation_id)
+            .join(StyleModel, StyleModel.id == Generation.style_id)
+            .join(User, User.id == License.licensee_id)
+            .where(License.licensor_id == licensor_id, *period.criteria())
+            .order_by(License.created_at, License.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [SaleRow(*row) for row in self.session.execute(query)]
+
+    def count_sales_of(self, licensor_id: uuid.UUID, period: SalesPeriod) -> int:
+        """How many licenses an owner sold in the period."""
+        return self._count(License.licensor_id == licensor_id, *period.criteria())
 
     def all_licenses(self) -> list[License]:
         """Every license, for reconciliation."""

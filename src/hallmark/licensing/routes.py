@@ -22,8 +22,16 @@ from hallmark.licensing.schemas import (
     OfferCreate,
     OfferPublic,
     OpenOffer,
+    PayoutPublic,
     PurchaseCreate,
+    SalePublic,
 )
+from hallmark.licensing.statements import (
+    STATEMENT_MEDIA_TYPE,
+    statement_csv,
+    statement_disposition,
+)
+from hallmark.schemas import Limit, Offset
 
 router = APIRouter(tags=["licensing"])
 
@@ -143,13 +151,35 @@ def verify_license_certificate(
     return CertificateCheckPublic(**check.__dict__)
 
 
+FirstMonth = Annotated[
+    str | None,
+    Query(alias="from", max_length=7, description="First month (UTC), YYYY-MM; default: the first"),
+]
+LastMonth = Annotated[
+    str | None,
+    Query(alias="to", max_length=7, description="Last month (UTC), YYYY-MM; default: this one"),
+]
+
+
 @router.get("/api/earnings", response_model=EarningsPublic)
-def read_earnings(user: CurrentUser, session: SessionDep) -> EarningsPublic:
-    """Your sales by model and month, what you are owed, and what you were paid."""
-    rows = service.earnings_by_model_and_month(session, user)
-    currencies = sorted({row.currency for row in rows})
+def read_earnings(
+    user: CurrentUser,
+    session: SessionDep,
+    first_month: FirstMonth = None,
+    last_month: LastMonth = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> EarningsPublic:
+    """Your sales by model and month and one by one, each with its gross, the platform's share
+    and your net; the payouts made to you, what you are owed, and what you were paid."""
+    period = service.sales_period(first_month, last_month)
+    statement = service.earnings_statement(session, user, period, limit=limit, offset=offset)
+    currencies = sorted({row.currency for row in statement.rows})
     return EarningsPublic(
-        rows=[EarningsRowPublic.from_row(row) for row in rows],
+        rows=[EarningsRowPublic.from_row(row) for row in statement.rows],
+        sales=[SalePublic.from_row(sale) for sale in statement.sales],
+        sales_total=statement.sales_total,
+        payouts=[PayoutPublic.from_payout(payout) for payout in statement.payouts],
         balances=[
             BalancePublic(
                 currency=currency,
@@ -158,4 +188,26 @@ def read_earnings(user: CurrentUser, session: SessionDep) -> EarningsPublic:
             )
             for currency in currencies
         ],
+    )
+
+
+@router.get(
+    "/api/earnings/statement.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "One row per sale"}},
+)
+def download_statement(
+    user: CurrentUser,
+    session: SessionDep,
+    first_month: FirstMonth = None,
+    last_month: LastMonth = None,
+) -> Response:
+    """Your statement as CSV: one row per sale with its date, model, image, license, buyer,
+    seller, gross, platform share, net and currency (amounts in minor units)."""
+    period = service.sales_period(first_month, last_month)
+    sales = service.statement_sales(session, user, period)
+    return Response(
+        statement_csv(sales),
+        media_type=STATEMENT_MEDIA_TYPE,
+        headers={"Content-Disposition": statement_disposition(first_month, last_month)},
     )

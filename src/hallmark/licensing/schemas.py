@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hallmark.licensing.repository import EarningsRow
+from hallmark.ledger.service import Payout
+from hallmark.licensing.repository import EarningsRow, SaleRow
 from hallmark.licensing.service import ApplicableOffer
 from hallmark.schemas import MAX_DB_INT
 
@@ -87,20 +89,58 @@ class LicensePublic(BaseModel):
 
 
 class EarningsRowPublic(BaseModel):
-    """One model's sales in one month."""
+    """One model's sales in one month: gross, the platform's share, and net to the owner."""
 
     style_id: uuid.UUID
     style_name: str
     month: str
     currency: str
     sales: int
-    gross_minor: int
-    earned_minor: int
+    gross_minor: int = Field(description="What buyers paid, in minor units")
+    platform_share_minor: int = Field(
+        description="The platform's fee on the licenses it sold (R7); none on the owner's (R6)"
+    )
+    net_minor: int = Field(description="What the owner earned: gross less the platform's share")
 
     @classmethod
     def from_row(cls, row: EarningsRow) -> EarningsRowPublic:
         """Build the response from the service's value."""
         return cls(**row._asdict())
+
+
+class SalePublic(BaseModel):
+    """One license sold on the owner's image, and how its price was split."""
+
+    sold_at: datetime
+    style_id: uuid.UUID
+    style_name: str
+    generation_id: uuid.UUID
+    license_id: uuid.UUID
+    buyer_username: str
+    seller: str = Field(description="'owner' (R6) or 'platform' on the owner's behalf (R7)")
+    gross_minor: int
+    platform_share_minor: int
+    net_minor: int
+    currency: str
+
+    @classmethod
+    def from_row(cls, row: SaleRow) -> SalePublic:
+        """Build the response from the service's value."""
+        return cls(**row._asdict())
+
+
+class PayoutPublic(BaseModel):
+    """One transfer of earnings to the owner."""
+
+    paid_at: datetime
+    amount_minor: int
+    currency: str
+    reference: str
+
+    @classmethod
+    def from_payout(cls, payout: Payout) -> PayoutPublic:
+        """Build the response from the ledger's value."""
+        return cls(**asdict(payout))
 
 
 class BalancePublic(BaseModel):
@@ -112,9 +152,13 @@ class BalancePublic(BaseModel):
 
 
 class EarningsPublic(BaseModel):
-    """An owner's sales by model and month, and their balances."""
+    """An owner's sales by model and month, a page of the sales one by one, the payouts made,
+    and their balances."""
 
     rows: list[EarningsRowPublic]
+    sales: list[SalePublic] = Field(description="Oldest first, one page (limit, offset)")
+    sales_total: int
+    payouts: list[PayoutPublic] = Field(description="Newest first, at most 100")
     balances: list[BalancePublic]
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -25,7 +26,7 @@ from hallmark.licensing.certificates import CertificateSigner
 from hallmark.licensing.facts import offer_facts, usage_grant
 from hallmark.licensing.models import License, LicenseOffer
 from hallmark.licensing.payments import PaymentProvider, PaymentRequest
-from hallmark.licensing.repository import EarningsRow, LicensingRepository
+from hallmark.licensing.repository import EarningsRow, LicensingRepository, SaleRow, SalesPeriod
 from hallmark.licensing.terms import LicenseTerms, terms_from_template
 from hallmark.styles.facts import model_facts
 from hallmark.styles.models import StyleModel
@@ -343,9 +344,76 @@ def get_license(session: Session, user: User, license_id: uuid.UUID) -> License:
     return license_
 
 
-def earnings_by_model_and_month(session: Session, owner: User) -> list[EarningsRow]:
-    """The owner's sales grouped by model and calendar month (UTC), newest month first."""
-    return LicensingRepository(session).sales_by_model_and_month(owner.id)
+def earnings_by_model_and_month(
+    session: Session, owner: User, period: SalesPeriod | None = None
+) -> list[EarningsRow]:
+    """The owner's sales grouped by model and calendar month (UTC), newest month first, each with
+    the gross, the platform's share (R7; none on the owner's own sales, R6) and the net."""
+    return LicensingRepository(session).sales_by_model_and_month(owner.id, period or SalesPeriod())
+
+
+MAX_STATEMENT_SALES = 50_000
+MAX_PAYOUTS_LISTED = 100
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def _month_start(month: str, field: str) -> datetime:
+    """The first moment (UTC) of a 'YYYY-MM' month; a malformed month is refused by name."""
+    found = MONTH.fullmatch(month)
+    if found is None or not 1 <= int(found.group(1)) < 9999:
+        raise InvalidInput(f"'{field}' is a month written YYYY-MM, such as 2025-03.")
+    return datetime(int(found.group(1)), int(found.group(2)), 1, tzinfo=UTC)
+
+
+def sales_period(first_month: str | None = None, last_month: str | None = None) -> SalesPeriod:
+    """The calendar months (UTC) from `first_month` to `last_month`, both included ('YYYY-MM');
+    a month left out leaves that side open."""
+    starts = _month_start(first_month, "from") if first_month else None
+    ends = None
+    if last_month:
+        last = _month_start(last_month, "to")
+        ends = last.replace(year=last.year + last.month // 12, month=last.month % 12 + 1)
+    if starts is not None and ends is not None and starts >= ends:
+        raise InvalidInput(f"The month range ends ({last_month}) before it starts ({first_month}).")
+    return SalesPeriod(starts, ends)
+
+
+@dataclass(frozen=True)
+class EarningsStatement:
+    """An owner's earnings over a period: per model and month, one page of the sales one by one,
+    and the payouts made to them."""
+
+    rows: list[EarningsRow]
+    sales: list[SaleRow]
+    sales_total: int
+    payouts: list[ledger.Payout]
+
+
+def earnings_statement(
+    session: Session, owner: User, period: SalesPeriod, *, limit: int = 50, offset: int = 0
+) -> EarningsStatement:
+    """The owner's own earnings over the period: nobody sees another's (SPEC section 5)."""
+    repository = LicensingRepository(session)
+    return EarningsStatement(
+        rows=repository.sales_by_model_and_month(owner.id, period),
+        sales=repository.sales_of(owner.id, period, limit=limit, offset=offset),
+        sales_total=repository.count_sales_of(owner.id, period),
+        payouts=ledger.payouts_to(
+            session, owner.id, starts=period.starts, ends=period.ends, limit=MAX_PAYOUTS_LISTED
+        ),
+    )
+
+
+def statement_sales(session: Session, owner: User, period: SalesPeriod) -> list[SaleRow]:
+    """Every sale of the owner's in the period, for a statement; too many asks for fewer months."""
+    repository = LicensingRepository(session)
+    total = repository.count_sales_of(owner.id, period)
+    if total > MAX_STATEMENT_SALES:
+        raise InvalidInput(
+            f"The statement would list {total} sales, more than {MAX_STATEMENT_SALES}; choose "
+            "fewer months with 'from' and 'to'."
+        )
+    return repository.sales_of(owner.id, period, limit=MAX_STATEMENT_SALES, offset=0)
 
 
 # ------------------------------------------------------------------------------- certificates

@@ -97,6 +97,6 @@ def may_generate_acknowledged(
         return allow(Rule.R4, "You acknowledged that the images will belong to the model's owner.")
     return refuse(
         Rule.R4,
-        "Acknowledge that every image you make with someone else's model belongs to its owner "
-        "before your first images with it.",
+        "Acknowledge that the images belong to the model's owner before making your first "
+        "ones with it.",
     )

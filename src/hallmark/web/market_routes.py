@@ -6,8 +6,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hallmark.accounts import service as accounts
@@ -19,6 +20,11 @@ from hallmark.ledger import service as ledger
 from hallmark.licensing import service as licensing
 from hallmark.licensing.certificates import certificate_html
 from hallmark.licensing.repository import EarningsRow
+from hallmark.licensing.statements import (
+    STATEMENT_MEDIA_TYPE,
+    statement_csv,
+    statement_disposition,
+)
 from hallmark.licensing.terms import TEMPLATES, price_in_minor_units
 from hallmark.provenance.service import verify_file
 from hallmark.styles import service as styles
@@ -216,7 +222,7 @@ def monthly_chart(rows: list[EarningsRow]) -> dict[str, Any]:
     by_month: dict[str, int] = defaultdict(int)
     for row in rows:
         if row.currency == currency:
-            by_month[row.month] += row.earned_minor
+            by_month[row.month] += row.net_minor
     months = sorted(by_month)[-12:]
     top = max(by_month[m] for m in months) or 1
     slot = CHART_WIDTH / max(len(months), 1)
@@ -236,14 +242,31 @@ def monthly_chart(rows: list[EarningsRow]) -> dict[str, Any]:
     return {"bars": bars, "currency": currency}
 
 
+EARNINGS_PAGE_SALES = 100
+
+
 @router.get("/earnings", response_class=HTMLResponse, response_model=None)
-def earnings_page(request: Request, session: SessionDep) -> Response:
-    """My sales by model and month, as a table and a chart, and what I am owed."""
+def earnings_page(
+    request: Request,
+    session: SessionDep,
+    first_month: Annotated[str | None, Query(alias="from", max_length=7)] = None,
+    last_month: Annotated[str | None, Query(alias="to", max_length=7)] = None,
+) -> Response:
+    """My sales by model and month and one by one, each with the platform's share and what is
+    mine, as tables and a chart; the payouts made to me, and what I am owed."""
     user = page_user(request, session)
     if user is None:
         return to_login(request)
-    rows = licensing.earnings_by_model_and_month(session, user)
-    currencies = sorted({row.currency for row in rows})
+    months = {"from": first_month or "", "to": last_month or ""}
+    try:
+        period = licensing.sales_period(first_month or None, last_month or None)
+    except AppError as error:
+        empty = {"rows": [], "sales": [], "payouts": [], "balances": [], "months": months}
+        return refused(request, "earnings.html", user, error, chart={"bars": []}, **empty)
+    statement = licensing.earnings_statement(
+        session, user, period, limit=EARNINGS_PAGE_SALES, offset=0
+    )
+    currencies = sorted({row.currency for row in statement.rows})
     balances = [
         {
             "currency": currency,
@@ -252,11 +275,37 @@ def earnings_page(request: Request, session: SessionDep) -> Response:
         }
         for currency in currencies
     ]
-    context = {
-        "rows": rows,
+    query = urlencode({key: value for key, value in months.items() if value})
+    context: dict[str, Any] = {
+        "rows": statement.rows,
+        "sales": statement.sales,
+        "sales_total": statement.sales_total,
+        "payouts": statement.payouts,
         "balances": balances,
-        "chart": monthly_chart(rows),
+        "months": months,
+        "statement_url": f"/earnings/statement.csv{'?' + query if query else ''}",
+        "chart": monthly_chart(statement.rows),
         "chart_width": CHART_WIDTH,
         "chart_height": CHART_HEIGHT,
     }
     return render(request, "earnings.html", context, user=user)
+
+
+@router.get("/earnings/statement.csv", response_model=None)
+def earnings_statement_csv(
+    request: Request,
+    session: SessionDep,
+    first_month: Annotated[str | None, Query(alias="from", max_length=7)] = None,
+    last_month: Annotated[str | None, Query(alias="to", max_length=7)] = None,
+) -> Response:
+    """My statement as CSV, one row per sale, as the API serves it."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    first_month, last_month = first_month or None, last_month or None
+    period = licensing.sales_period(first_month, last_month)
+    return Response(
+        statement_csv(licensing.statement_sales(session, user, period)),
+        media_type=STATEMENT_MEDIA_TYPE,
+        headers={"Content-Disposition": statement_disposition(first_month, last_month)},
+    )
