@@ -6,12 +6,14 @@ import re
 import uuid
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from hallmark.accounts.repository import UserRepository
 from hallmark.cli import app
 from hallmark.config import get_settings
 from hallmark.db import transaction
+from hallmark.errors import AcknowledgementRequired
 from hallmark.instance import Instance
 from hallmark.samples import SAMPLE_ARTISTS, sample_works
 from hallmark.styles.service import publish_style
@@ -90,7 +92,7 @@ def test_an_artist_trains_a_style_and_every_image_is_signed_as_theirs(
 
 
 def test_the_default_studio_engine_trains_and_generates_from_the_terminal_for_anyone_allowed(
-    data_dir: Path, tmp_path: Path
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     invoke("users", "create", "bob", "--password", "correct horse battery")
     works = tmp_path / "works"
@@ -130,7 +132,28 @@ def test_the_default_studio_engine_trains_and_generates_from_the_terminal_for_an
         publish_style(session, bob, uuid.UUID(found.group(1)), accept_platform_license=True)
     invoke("users", "create", "ben", "--password", "correct horse battery")
     elsewhere = tmp_path / "ben"
-    asked = invoke("generate", found.group(1), "a red sun", "--as", "ben", "--out", str(elsewhere))
+    ask = ["generate", found.group(1), "a red sun", "--as", "ben", "--out", str(elsewhere)]
+    notice = "note: This is @bob's model. Every image you make with it belongs to @bob (R4)"
+    assert notice not in " ".join(made.split())  # the owner is never told or asked
+
+    # First use of bob's style: the notice, then an acknowledgement, --acknowledge or asked.
+    unacknowledged = runner.invoke(app, ask)
+    assert unacknowledged.exit_code == 1
+    assert isinstance(unacknowledged.exception, AcknowledgementRequired)
+    assert "Pass --acknowledge" in unacknowledged.exception.message
+    assert notice in " ".join(unacknowledged.output.split())
+    monkeypatch.setattr("hallmark.cli.on_terminal", lambda: True)
+    declined = runner.invoke(app, ask, input="n\n")
+    assert declined.exit_code == 1 and "Make images that will belong to @bob? [y/N]" in (
+        declined.output
+    )
+    monkeypatch.setattr("hallmark.cli.on_terminal", lambda: False)
+    assert not elsewhere.exists()  # nothing was made
+
+    asked = invoke(*ask, "--acknowledge")
     told = " ".join(asked.split())
-    assert "owned by @bob" in told and "license it from them to download it. (R4)" in told
+    assert told.index(notice) < told.index("owned by @bob")  # told before the images
+    assert "license it from them to download it. (R4)" in told
     assert not list(elsewhere.glob("*.png"))
+    again = " ".join(invoke(*ask).split())  # acknowledged once, not asked again
+    assert notice in again and "owned by @bob" in again

@@ -1,4 +1,4 @@
-"""The ownership notice and its acknowledgement as pure rules (R3/R4)."""
+"""The words of the ownership notice (R4): whose the images are, and the licenses offered."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from hallmark.rights import (
     Purpose,
     Rule,
     Visibility,
-    may_generate_acknowledged,
     ownership_notice,
 )
 
@@ -58,21 +57,3 @@ def test_the_licenses_offered_are_named_with_their_uses_and_price() -> None:
         "Extended (commercial, merchandise, exclusive) at 1200.00 USD an image; "
         "CC BY 4.0 (personal) free."
     )
-
-
-@pytest.mark.parametrize(
-    ("user", "acknowledged", "allowed", "rule"),
-    [
-        (OWNER, False, True, Rule.R3),
-        (OWNER, True, True, Rule.R3),
-        (MAKER, False, False, Rule.R4),
-        (MAKER, True, True, Rule.R4),
-    ],
-)
-def test_only_someone_elses_model_needs_an_acknowledgement(
-    user: uuid.UUID, acknowledged: bool, allowed: bool, rule: Rule
-) -> None:
-    decision = may_generate_acknowledged(user, MODEL, acknowledged=acknowledged)
-    assert (decision.allowed, decision.rule) == (allowed, rule)
-    if not allowed:
-        assert "belong to the model's owner" in decision.reason

@@ -31,6 +31,7 @@ from hallmark.rights import (
     may_clear_near_copy,
     may_download_generation,
     may_generate,
+    may_generate_acknowledged,
     may_license_generation,
     may_publish_generation,
     may_register_artwork,
@@ -47,6 +48,7 @@ from hallmark.rights import (
     owner_of_generation,
     owner_of_model,
     owner_of_upload,
+    ownership_notice,
     platform_may_sell,
     split_proceeds,
 )
@@ -648,6 +650,30 @@ def test_may_view_model(case: Case) -> None:
 )
 def test_may_generate(case: Case) -> None:
     check(may_generate(case.actor, case.model), case.expect)
+
+
+@pytest.mark.parametrize(
+    ("user", "acknowledged", "expect"),
+    [
+        (OWNER, False, allowed(Rule.R3, "your model")),
+        (OWNER, True, allowed(Rule.R3)),
+        (MAKER, False, refused(Rule.R4, "acknowledge", "belong to the model's owner")),
+        (MAKER, True, allowed(Rule.R4, "acknowledged")),
+    ],
+    ids=["owner_never_asked", "owner_acknowledged", "other_user_asked", "other_user_done"],
+)
+def test_may_generate_acknowledged(user: uuid.UUID, acknowledged: bool, expect: Expect) -> None:
+    check(may_generate_acknowledged(user, PUBLIC_MODEL, acknowledged=acknowledged), expect)
+
+
+@pytest.mark.parametrize("viewer", [MAKER, STRANGER, ANONYMOUS])
+def test_ownership_notice(viewer: uuid.UUID | None) -> None:
+    """R3/R4: the owner is told nothing; anyone else, that the images are the owner's."""
+    assert ownership_notice(OWNER, PUBLIC_MODEL, "ana") is None
+    notice = ownership_notice(viewer, PUBLIC_MODEL, "ana")
+    assert notice is not None
+    assert (notice.rule, notice.owner_id) == (Rule.R4, OWNER)
+    assert "belongs to @ana (R4)" in notice.statement
 
 
 @table(
