@@ -280,7 +280,13 @@ def test_an_artist_uploads_trains_publishes_and_another_creates_with_the_model(
         expect(other.get_by_text("@eli", exact=False).first).to_be_visible()
 
         artist.get_by_role("link", name="Earnings").click()
-        expect(artist.get_by_text("Posters")).to_be_visible()
+        by_month = artist.locator("#by-month")
+        expect(by_month).to_contain_text("Posters")
+        # 15.00 sold by the platform: its share is 3.00, dana's 12.00 (R7).
+        expect(by_month).to_contain_text("15.00 EUR 3.00 EUR 12.00 EUR", use_inner_text=True)
+        sales = artist.locator("#sales")
+        expect(sales).to_contain_text("@eli the platform (R7)", use_inner_text=True)
+        expect(artist.get_by_role("link", name="Download the statement (CSV)")).to_be_visible()
         expect(artist.locator("svg rect")).to_have_count(1)
         artist.screenshot(path=str(shots / "earnings.png"), full_page=True)
         browser.close()
