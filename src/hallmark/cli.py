@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import sys
 import uuid
 import zipfile
@@ -90,22 +93,30 @@ def serve(
     import uvicorn
 
     from hallmark.app import create_app
+    from hallmark.jobs.host import JobWorkerProcess
 
     settings = get_settings()
     count = processes or settings.api_processes
     run_jobs = settings.resolved_serve_job_workers
+    if run_jobs:
+        # The job worker process and the API processes read these; set before any is started.
+        os.environ["HALLMARK_API_PROCESSES"] = str(count)
+        if not settings.worker_health_port:
+            os.environ["HALLMARK_WORKER_HEALTH_PORT"] = str(free_loopback_port())
+        get_settings.cache_clear()
+        settings = get_settings()
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"Hallmark on http://{bind_host}:{bind_port}  (API docs: /docs)")
     jobs_here = (
-        f"{settings.training_workers} training, {settings.generation_workers} generation workers "
-        "in each API process"
+        f"a worker process with {settings.training_workers} training, "
+        f"{settings.generation_workers} generation threads"
         if run_jobs
         else "none here (run `hallmark worker`)"
     )
     console.print(f"API processes: {count}; jobs: {jobs_here}; queue {settings.queue}")
     console.print(f"Data directory: {settings.data_dir}")
-    # On SIGTERM open requests get this long (a long-poll answers early), then the workers
-    # hand their jobs back to the queue.
+    # On SIGTERM open requests get this long (a long-poll answers early), then the job worker
+    # hands its jobs back to the queue.
     options = {
         "host": bind_host,
         "port": bind_port,
@@ -113,24 +124,55 @@ def serve(
         "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
         "backlog": 4096,
     }
-    if count == 1:
-        uvicorn.run(create_app(settings, start_workers=run_jobs), **options)  # type: ignore[arg-type]
-        return
-    settings.resolved_secret_key()  # one secret for all of them, made before they start
+    settings.resolved_secret_key()  # one secret for all processes, made before they start
     with Instance.open(settings):  # migrate once, before the processes start
         pass
-    uvicorn.run(
-        "hallmark.app:create_app_in_process",
-        factory=True,
-        workers=count,
-        **options,  # type: ignore[arg-type]
-    )
+    job_worker = JobWorkerProcess(settings) if run_jobs else None
+    # uvicorn raises SIGTERM again once it has shut down; as an exception it lets the job
+    # worker below be stopped rather than orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        if job_worker is not None:
+            job_worker.start()
+        if count == 1:
+            app_ = create_app(settings, run_migrations=False, host_worker=run_jobs)
+            uvicorn.run(app_, **options)  # type: ignore[arg-type]
+        else:
+            uvicorn.run(
+                "hallmark.app:create_app_in_process",
+                factory=True,
+                workers=count,
+                **options,  # type: ignore[arg-type]
+            )
+    finally:
+        if job_worker is not None:
+            console.print("Stopping the job worker (running jobs go back to the queue)")
+            job_worker.stop()
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    """SIGTERM as an orderly exit, so `finally` blocks run."""
+    raise SystemExit(128 + signum)
+
+
+def free_loopback_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    parent_pid: Annotated[
+        int | None,
+        typer.Option(
+            hidden=True,
+            help="Stop when this process is gone (`hallmark serve` starts its worker so)",
+        ),
+    ] = None,
+) -> None:
     """Take training and generation jobs off the queue until stopped (for GPU hosts)."""
-    import signal
     import threading
 
     from hallmark.health import HealthCheck, serve_worker_health
@@ -151,12 +193,16 @@ def worker() -> None:
         if settings.worker_health_port:
             assert instance.database is not None
             check = HealthCheck(instance.database, instance)
-            serve_worker_health(check, pool, settings.host, settings.worker_health_port)
+            # A server's own worker answers its server only.
+            health_host = "127.0.0.1" if parent_pid is not None else settings.host
+            serve_worker_health(check, pool, health_host, settings.worker_health_port)
             console.print(
-                f"worker: health at http://{settings.host}:{settings.worker_health_port}/health"
+                f"worker: health at http://{health_host}:{settings.worker_health_port}/health"
             )
         while not stop.wait(1.0):
-            pass
+            if parent_pid is not None and os.getppid() != parent_pid:
+                console.print("worker: the server that started it is gone; stopping")
+                break
         # Trainings stop at their next step; every job still held here goes back on the queue
         # without spending an attempt, and the next worker resumes it from its checkpoint.
         released = pool.stop()
