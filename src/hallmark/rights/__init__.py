@@ -1,9 +1,10 @@
 """The ownership rules (SPEC.md R1–R11): pure functions that decide and say why. No I/O here."""
 
-from hallmark.rights.decisions import Decision, OwnershipDecision, Rule
+from hallmark.rights.decisions import Decision, LicenseTerm, OwnershipDecision, Rule, TermDecision
 from hallmark.rights.facts import (
     ArtworkFacts,
     GenerationFacts,
+    IntendedUse,
     ModelFacts,
     OfferFacts,
     ProceedsSplit,
@@ -14,6 +15,7 @@ from hallmark.rights.facts import (
     Visibility,
 )
 from hallmark.rights.rules import (
+    disclosure_permits,
     exclusivity_permits,
     grant_permits,
     may_buy_license,
@@ -28,6 +30,7 @@ from hallmark.rights.rules import (
     may_take_offer,
     may_train_model,
     may_train_on,
+    may_train_on_generation,
     may_view_artwork_file,
     may_view_generation,
     may_view_license,
@@ -45,6 +48,8 @@ __all__ = [
     "ArtworkFacts",
     "Decision",
     "GenerationFacts",
+    "IntendedUse",
+    "LicenseTerm",
     "ModelFacts",
     "OfferFacts",
     "OwnershipDecision",
@@ -53,8 +58,10 @@ __all__ = [
     "RegisteredWork",
     "Rule",
     "SaleChannel",
+    "TermDecision",
     "UsageGrant",
     "Visibility",
+    "disclosure_permits",
     "exclusivity_permits",
     "grant_permits",
     "may_buy_license",
@@ -69,6 +76,7 @@ __all__ = [
     "may_take_offer",
     "may_train_model",
     "may_train_on",
+    "may_train_on_generation",
     "may_view_artwork_file",
     "may_view_generation",
     "may_view_license",
