@@ -564,7 +564,6 @@ def _save_artifact(
     run: FlowMatchingRun, transformer: Any, images: list[TrainingImage]
 ) -> ModelArtifact:
     """The LoRA as diffusers' loader reads it (alpha kept in its metadata) and the manifest."""
-    from diffusers.utils import convert_state_dict_to_diffusers
     from peft.utils import get_peft_model_state_dict
 
     from hallmark.engines.diffusers_lora import (
@@ -577,7 +576,9 @@ def _save_artifact(
 
     config = run.config
     config.output_dir.mkdir(parents=True, exist_ok=True)
-    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(transformer))
+    # peft's own key names, as diffusers' DiT training scripts save them (the UNet-era
+    # conversion to `lora.down`/`lora.up` names is for attention processors, not transformers).
+    layers = get_peft_model_state_dict(transformer, adapter_name=ADAPTER)
     type(run.pipeline).save_lora_weights(
         save_directory=str(config.output_dir),
         transformer_lora_layers=layers,
