@@ -1,4 +1,4 @@
-"""The diffusers-lora engine on tiny FLUX.1, FLUX.2 Klein, SD3 and Z-Image pipelines built offline."""
+"""The diffusers-lora engine on tiny FLUX.1, FLUX.2 Klein, SD3 and Z-Image pipelines, offline."""
 
 from __future__ import annotations
 
