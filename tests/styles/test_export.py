@@ -34,6 +34,7 @@ from hallmark.styles.export import export_style, verify_export
 from hallmark.styles.models import StyleModel, StyleStatus
 from hallmark.styles.service import create_style, publish_style, set_style_status
 from hallmark.styles.training import record_training_outcome
+from hallmark.web.security import SESSION_COOKIE
 from tests.helpers import assert_error, png_bytes, sign_up, upload
 
 
@@ -135,7 +136,9 @@ def test_a_diffusers_lora_export_holds_both_formats_the_manifest_and_a_signed_st
     assert "unet/diffusion_pytorch_model.safetensors" in manifest["base_model"]["files_sha256"]
     statement = files["OWNERSHIP.txt"].decode()
     assert '"Night Posters"' in statement and "belongs to @owner" in statement
-    assert "all of them @owner's own" in statement and "R2:" in statement and "R3:" in statement
+    assert (
+        "trained on 1 work, @owner's own" in statement and "R2:" in statement and "R3:" in statement
+    )
     check = verify_export(instance, (tmp_path / "export.zip").read_bytes())
     assert check.valid and check.trusted, check.reason
 
@@ -264,6 +267,14 @@ def test_the_api_streams_the_zip_to_its_owner_alone(
     assert published.status_code == 200
     refused = client.get(f"/api/styles/{style_id}/export", headers=ben)
     assert_error(refused, 403, "forbidden", "R2")
+
+    # The style's page offers the download to its owner, through the session cookie.
+    for headers, offered in ((ana, True), (ben, False)):
+        client.cookies.set(SESSION_COOKIE, headers["Authorization"].removeprefix("Bearer "))
+        page = client.get(f"/create?style={style_id}")
+        assert (f'href="/styles/{style_id}/export"' in page.text) is offered
+        download = client.get(f"/styles/{style_id}/export")
+        assert download.status_code == (200 if offered else 403)
 
 
 def test_the_cli_exports_and_verifies(data_dir: Path, tmp_path: Path) -> None:

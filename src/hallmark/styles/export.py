@@ -199,6 +199,8 @@ def ownership_statement(instance: Instance, manifest: dict[str, Any], manifest_s
             f"It was trained on {len(works)} works: @{owner}'s own and works of {licensed} "
             f"licensed to @{owner} for training."
         )
+    elif len(works) == 1:
+        provenance = f"It was trained on 1 work, @{owner}'s own."
     else:
         provenance = f"It was trained on {len(works)} works, all of them @{owner}'s own."
     files = [(manifest_sha256, MANIFEST), *((v, k) for k, v in manifest["files"].items())]
@@ -232,6 +234,7 @@ def _readme(manifest: dict[str, Any]) -> str:
     """Which file to load in which tool."""
     files = list(manifest["files"])
     kohya = next((name for name in files if name.startswith("kohya/")), None)
+    base = manifest["base_model"]
     lines = [f'"{manifest["style"]["name"]}": a style model exported from Hallmark.', ""]
     if kohya:
         lines += [
@@ -244,8 +247,8 @@ def _readme(manifest: dict[str, Any]) -> str:
         lines += [f"{name}: the {manifest['style']['engine']} engine's own file." for name in files]
     lines += [
         "",
-        f"Base model: {manifest['base_model']['id']}",
-        *(["  " + manifest["base_model"]["needs"]] if "needs" in manifest["base_model"] else []),
+        f"Base model: {base['id']}" + (f", SHA-256 {base['sha256']}" if "sha256" in base else ""),
+        *([f"  {base['needs']}"] if "needs" in base else []),
         f"Trigger words: {', '.join(manifest['trigger_words']) or 'none'}",
         f"Who owns it: {STATEMENT} (signed; see how to check it there).",
         "",
