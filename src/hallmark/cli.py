@@ -465,6 +465,49 @@ def train_style(
     console.print(f"style '{style_name}' ({style_id}) is ready; its images belong to @{as_user}")
 
 
+@styles_app.command("export")
+def export_style(
+    style_id: Annotated[str, typer.Argument(help="The style's id")],
+    as_user: Annotated[str, typer.Option("--as", help="The style's owner")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The zip to write")],
+) -> None:
+    """Export your trained style: LoRA files for other tools and a signed ownership statement."""
+    from hallmark.styles.export import export_style as write_export
+
+    try:
+        wanted = uuid.UUID(style_id)
+    except ValueError:
+        raise InvalidInput(f"'{style_id}' is not a style id.") from None
+    partial = output.with_name(f".{output.name}.partial")
+    with open_instance() as (instance, session):
+        owner = accounts.get_user_by_username(session, as_user)
+        try:
+            write_export(session, instance, owner, wanted, partial)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    partial.replace(output)
+    console.print(f"{output}: the model, its manifest and signed OWNERSHIP.txt", highlight=False)
+
+
+@styles_app.command("verify-export")
+def verify_style_export(
+    path: Annotated[Path, typer.Argument(help="An export's .zip", exists=True)],
+) -> None:
+    """Check an export: its ownership statement signed by this instance, every file intact."""
+    from hallmark.styles.export import verify_export
+
+    instance = Instance.from_settings(get_settings())
+    check = verify_export(instance, path.read_bytes())
+    if not check.valid:
+        console.print(f"NOT VALID: {check.reason}", style="red", highlight=False)
+        raise typer.Exit(1)
+    console.print(check.statement, highlight=False)
+    console.print(f"valid: {check.reason}; every file matches the statement", highlight=False)
+    if not check.trusted:
+        raise typer.Exit(2)
+
+
 def _run_and_watch(job_id: uuid.UUID, title: str) -> Job:
     """Run a queued job here (unless a worker already took it) and show its progress."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn

@@ -31,6 +31,7 @@ from hallmark.rights import (
     may_change_model_visibility,
     may_clear_near_copy,
     may_download_generation,
+    may_export_model,
     may_generate,
     may_license_generation,
     may_publish_generation,
@@ -651,6 +652,16 @@ def test_may_view_model(case: Case) -> None:
 )
 def test_may_generate(case: Case) -> None:
     check(may_generate(case.actor, case.model), case.expect)
+
+
+@table(
+    Case("owner_exports_private_model", OWNER, allowed(Rule.R2), model=PRIVATE_MODEL),
+    Case("owner_exports_public_model", OWNER, allowed(Rule.R2, "belongs to you")),
+    Case("user_of_public_model_cannot_export", MAKER, refused(Rule.R2, "only the model's owner")),
+    Case("licensee_cannot_export", LICENSEE, refused(Rule.R2), model=PRIVATE_MODEL),
+)
+def test_may_export_model(case: Case) -> None:
+    check(may_export_model(actor(case), case.model), case.expect)
 
 
 @table(

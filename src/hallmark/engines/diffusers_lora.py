@@ -46,6 +46,7 @@ from hallmark.engines.checkpoints import (
     save_checkpoint,
     step_folder,
 )
+from hallmark.engines.lora_formats import adapter_metadata
 
 if TYPE_CHECKING:
     import torch
@@ -505,8 +506,12 @@ class DiffusersLoraEngine:
 
         config.output_dir.mkdir(parents=True, exist_ok=True)
         layers = convert_state_dict_to_diffusers(peft_state(unet))
+        # The adapter's rank and alpha go with the weights, so a reload scales by alpha / rank.
         type(pipeline).save_lora_weights(
-            save_directory=str(config.output_dir), unet_lora_layers=layers, safe_serialization=True
+            save_directory=str(config.output_dir),
+            unet_lora_layers=layers,
+            unet_lora_adapter_metadata=adapter_metadata(config.rank, config.alpha, LORA_TARGETS),
+            safe_serialization=True,
         )
         settings = {
             k: (str(v) if isinstance(v, Path) else v)

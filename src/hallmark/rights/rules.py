@@ -80,6 +80,13 @@ def owner_of_model(trainer_id: uuid.UUID) -> OwnershipDecision:
     )
 
 
+def may_export_model(user_id: uuid.UUID, model: ModelFacts) -> Decision:
+    """R2: a model is its owner's to take elsewhere; publishing it gives nobody else a copy."""
+    if user_id == model.owner_id:
+        return allow(Rule.R2, "The model belongs to you; take it wherever you work.")
+    return refuse(Rule.R2, "Only the model's owner may export it.")
+
+
 def may_train_on(
     user_id: uuid.UUID, artwork: ArtworkFacts, grants: Iterable[UsageGrant], *, at: datetime
 ) -> Decision:
