@@ -675,8 +675,8 @@ def rights(
     action: Annotated[
         str,
         typer.Option(
-            help="view, keep_private, publish, sell, commercial_use, modify, trace, print, "
-            "merchandise or train"
+            help="view, keep_private, publish, sell, commercial_use, editorial_use, modify, "
+            "trace, print, merchandise or train"
         ),
     ] = "trace",
     as_user: Annotated[str | None, typer.Option("--as", help="Who is asking")] = None,
@@ -691,6 +691,30 @@ def rights(
     revenue_over_1m: Annotated[
         bool | None, typer.Option("--revenue-over-1m/--revenue-under-1m")
     ] = None,
+    country: Annotated[
+        str | None, typer.Option(help="Where you use it (ISO 3166-1 code, e.g. FR)")
+    ] = None,
+    copies: Annotated[
+        int | None, typer.Option(min=1, help="Copies you make, or the audience you reach")
+    ] = None,
+    credit: Annotated[
+        bool | None, typer.Option("--credit/--no-credit", help="Do you credit its owner?")
+    ] = None,
+    on: Annotated[str | None, typer.Option(help="The day of use (YYYY-MM-DD); today")] = None,
+    disclosure: Annotated[
+        bool | None,
+        typer.Option(
+            "--keeps-disclosure/--drops-disclosure",
+            help="Does what you publish keep its AI disclosure (R9)?",
+        ),
+    ] = None,
+    derivative: Annotated[
+        bool | None,
+        typer.Option(
+            "--derivative/--not-derivative",
+            help="Is the model you train a fine-tune or LoRA of the one that made it?",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Who owns this image, and may you trace, sell, modify or train on it? With reasons."""
@@ -699,7 +723,8 @@ def rights(
 
     from hallmark.advice.schemas import RightsAnswer
     from hallmark.advice.service import SuppliedFacts, advise_on_file
-    from hallmark.rights.advisor import Action
+    from hallmark.rights.advisor import Action, UseDetails
+    from hallmark.rights.territories import TerritoryError, country_code
 
     try:
         chosen = Action(action)
@@ -711,11 +736,20 @@ def rights(
         made_on = date.fromisoformat(made) if made else None
     except ValueError:
         raise InvalidInput(f"--made must be a date like 2024-05-01, not '{made}'.") from None
+    try:
+        used_on = date.fromisoformat(on) if on else None
+    except ValueError:
+        raise InvalidInput(f"--on must be a date like 2024-05-01, not '{on}'.") from None
+    try:
+        territory = country_code(country) if country else None
+    except TerritoryError as error:
+        raise InvalidInput(f"--country: {error}") from None
     supplied = SuppliedFacts(service, plan, made_on, mine, revenue_over_1m)
+    details = UseDetails(territory, copies, credit, used_on, disclosure, derivative)
     with open_instance() as (instance, session):
         user = accounts.get_user_by_username(session, as_user) if as_user else None
         data = _read_at_most(path, instance.settings.max_upload_bytes + 1)
-        advice = advise_on_file(session, instance, user, data, chosen, supplied)
+        advice = advise_on_file(session, instance, user, data, chosen, supplied, details)
     if as_json:
         typer.echo(json.dumps(RightsAnswer.from_advice(advice).model_dump(mode="json"), indent=2))
         return
