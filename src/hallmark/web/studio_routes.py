@@ -241,7 +241,8 @@ def _create_context(session: SessionDep, user: User, style: StyleModel) -> dict[
     with whether this person still has to acknowledge it."""
     found = styles.notice_for_viewer(session, user, style)
     notice, acknowledged = found if found else (None, True)
-    return {"style": style, "notice": notice, "acknowledged": acknowledged}
+    mine = style.owner_id == user.id
+    return {"style": style, "notice": notice, "acknowledged": acknowledged, "mine": mine}
 
 
 @router.post("/create", response_class=HTMLResponse, response_model=None)
