@@ -13,6 +13,12 @@ from hallmark.rights.facts import (
     UsageGrant,
     Visibility,
 )
+from hallmark.rights.gallery import (
+    may_choose_preview,
+    may_list_generation,
+    may_view_preview,
+    may_view_usage_register,
+)
 from hallmark.rights.rules import (
     exclusivity_permits,
     grant_permits,
@@ -59,10 +65,12 @@ __all__ = [
     "grant_permits",
     "may_buy_license",
     "may_change_model_visibility",
+    "may_choose_preview",
     "may_clear_near_copy",
     "may_download_generation",
     "may_generate",
     "may_license_generation",
+    "may_list_generation",
     "may_publish_generation",
     "may_register_artwork",
     "may_set_offer",
@@ -74,6 +82,8 @@ __all__ = [
     "may_view_license",
     "may_view_model",
     "may_view_offer",
+    "may_view_preview",
+    "may_view_usage_register",
     "owner_after_license",
     "owner_of_generation",
     "owner_of_model",
