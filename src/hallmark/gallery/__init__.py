@@ -1,1 +1,1 @@
-"""The gallery: public models with the previews their owners chose, and images listed for licensing."""
+"""The gallery: public models with their chosen previews, and images listed for licensing."""

@@ -15,7 +15,9 @@ from hallmark.rights.facts import (
 )
 from hallmark.rights.gallery import (
     may_choose_preview,
+    may_curate_gallery,
     may_list_generation,
+    may_unlist_generation,
     may_view_preview,
     may_view_usage_register,
 )
@@ -67,6 +69,7 @@ __all__ = [
     "may_change_model_visibility",
     "may_choose_preview",
     "may_clear_near_copy",
+    "may_curate_gallery",
     "may_download_generation",
     "may_generate",
     "may_license_generation",
@@ -77,6 +80,7 @@ __all__ = [
     "may_take_offer",
     "may_train_model",
     "may_train_on",
+    "may_unlist_generation",
     "may_view_artwork_file",
     "may_view_generation",
     "may_view_license",

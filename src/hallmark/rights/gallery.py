@@ -24,8 +24,9 @@ def may_choose_preview(
     user_id: uuid.UUID, model: ModelFacts, generation: GenerationFacts
 ) -> Decision:
     """R3/R11: the owner shows as previews only their own images made with that very model."""
-    if user_id != model.owner_id:
-        return refuse(Rule.R3, "Only the model's owner chooses its previews.")
+    curating = may_curate_gallery(user_id, model)
+    if not curating.allowed:
+        return curating
     if generation.model_id != model.id:
         return refuse(Rule.R3, "A preview must be an image made with this model.")
     if generation.owner_id != user_id:
@@ -73,3 +74,17 @@ def may_view_preview(
     if not clean.allowed:
         return clean
     return allow(Rule.R7, "Shown in the gallery, watermarked until licensed.")
+
+
+def may_curate_gallery(user_id: uuid.UUID | None, model: ModelFacts) -> Decision:
+    """R3: only a model's owner chooses what the gallery shows of it."""
+    if user_id is not None and user_id == model.owner_id:
+        return allow(Rule.R3, "Your model: you choose what the gallery shows of it.")
+    return refuse(Rule.R3, "Only the model's owner chooses what the gallery shows of it.")
+
+
+def may_unlist_generation(user_id: uuid.UUID, generation: GenerationFacts) -> Decision:
+    """R3: only an image's owner takes it out of the gallery; licenses already sold stay."""
+    if user_id == generation.owner_id:
+        return allow(Rule.R3, "Taken out of the gallery; licenses already sold stay valid.")
+    return refuse(Rule.R3, "Only the image's owner may take it out of the gallery.")

@@ -39,7 +39,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_gallery_listings_listed_at"), ["listed_at"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_gallery_listings_style_id"), ["style_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_gallery_listings_style_id"), ["style_id"], unique=False
+        )
 
     op.create_table(
         "style_previews",
