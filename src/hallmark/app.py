@@ -48,6 +48,7 @@ from hallmark.serving import (
 from hallmark.storage import BlobStoreError
 from hallmark.styles.routes import router as styles_router
 from hallmark.usage.routes import router as usage_router
+from hallmark.web.gallery_routes import router as gallery_pages_router
 from hallmark.web.market_routes import router as market_pages_router
 from hallmark.web.routes import router as web_router
 from hallmark.web.studio_routes import router as studio_pages_router
@@ -206,6 +207,7 @@ def create_app(
         web_router,
         studio_pages_router,
         market_pages_router,
+        gallery_pages_router,
     ):
         app.include_router(router)
 

@@ -17,6 +17,7 @@ from hallmark.gallery.models import GalleryListing
 from hallmark.gallery.repository import GalleryRepository, ListedImage, OwnImage, PublicModel
 from hallmark.gallery.watermark import PreviewCache
 from hallmark.generations.facts import generation_facts
+from hallmark.generations.models import Generation
 from hallmark.generations.repository import GenerationRepository
 from hallmark.generations.service import get_visible_generation
 from hallmark.storage import BlobStore
@@ -148,15 +149,11 @@ def own_images(session: Session, user: User, style_id: uuid.UUID) -> list[OwnIma
     return GalleryRepository(session).own_images_of(style.id, user.id, limit=CHOICES_SHOWN)
 
 
-def preview_bytes(
-    session: Session,
-    blobs: BlobStore,
-    cache: PreviewCache,
-    viewer: User | None,
-    generation_id: uuid.UUID,
-) -> bytes:
-    """The watermarked preview of an image shown in the gallery, for anyone (R7); its owner may
-    see it whatever the gallery shows. Nobody else learns that the image exists."""
+def shown_image(
+    session: Session, viewer: User | None, generation_id: uuid.UUID
+) -> tuple[Generation, StyleModel]:
+    """An image the gallery shows the viewer, and its model: listed or chosen as a preview of a
+    public model (R7), or the viewer's own. Nobody else learns that the image exists."""
     generation = GenerationRepository(session).get_or_none(generation_id)
     if generation is None:
         raise NotFound("No such image.")
@@ -171,6 +168,19 @@ def preview_bytes(
     )
     if not decision.allowed:
         raise NotFound("No such image.")
+    return generation, style
+
+
+def preview_bytes(
+    session: Session,
+    blobs: BlobStore,
+    cache: PreviewCache,
+    viewer: User | None,
+    generation_id: uuid.UUID,
+) -> bytes:
+    """The watermarked preview of an image the gallery shows the viewer; the clean file stays
+    with its owner and licensees (R4/R8)."""
+    generation, _style = shown_image(session, viewer, generation_id)
     return cache.get_or_make(generation.sha256, lambda: blobs.get(generation.sha256))
 
 

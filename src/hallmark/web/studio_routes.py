@@ -20,6 +20,7 @@ from hallmark.jobs.models import Job, JobKind
 from hallmark.rate_limits import RateLimiter
 from hallmark.styles import service as styles
 from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
+from hallmark.web.style_tools import owner_tools
 
 router = APIRouter(include_in_schema=False)
 
@@ -228,6 +229,7 @@ def create_page(style: uuid.UUID, request: Request, session: SessionDep) -> Resp
             "style": found,
             "owner": owner or "?",
             "mine": found.owner_id == user.id,
+            **owner_tools(session, user, found),
         },
         user=user,
     )
