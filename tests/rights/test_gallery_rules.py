@@ -39,9 +39,7 @@ CLEARED = replace(IMAGE, near_copy=True, near_copy_cleared=True)
         (None, PUBLIC, False),
     ],
 )
-def test_only_the_owner_sees_a_models_usage_register(
-    user: uuid.UUID | None, model: ModelFacts, allowed: bool
-) -> None:
+def test_may_view_usage_register(user: uuid.UUID | None, model: ModelFacts, allowed: bool) -> None:
     decision = may_view_usage_register(user, model)
 
     assert (decision.allowed, decision.rule) == (allowed, Rule.R3)
@@ -50,7 +48,7 @@ def test_only_the_owner_sees_a_models_usage_register(
 @pytest.mark.parametrize(
     ("user", "allowed"), [(OWNER, True), (MAKER, False), (STRANGER, False), (None, False)]
 )
-def test_only_the_owner_curates_a_models_gallery(user: uuid.UUID | None, allowed: bool) -> None:
+def test_may_curate_gallery(user: uuid.UUID | None, allowed: bool) -> None:
     assert may_curate_gallery(user, PUBLIC).allowed is allowed
 
 
@@ -66,7 +64,7 @@ def test_only_the_owner_curates_a_models_gallery(user: uuid.UUID | None, allowed
         (OWNER, PUBLIC, CLEARED, True, Rule.R3),
     ],
 )
-def test_previews_are_the_owners_own_images_of_that_model_and_no_open_near_copy(
+def test_may_choose_preview(
     user: uuid.UUID, model: ModelFacts, image: GenerationFacts, allowed: bool, rule: Rule
 ) -> None:
     decision = may_choose_preview(user, model, image)
@@ -85,7 +83,7 @@ def test_previews_are_the_owners_own_images_of_that_model_and_no_open_near_copy(
         (OWNER, CLEARED, PUBLIC, True, Rule.R7),
     ],
 )
-def test_an_owner_lists_images_of_a_public_model_that_are_no_open_near_copy(
+def test_may_list_generation(
     user: uuid.UUID, image: GenerationFacts, model: ModelFacts, allowed: bool, rule: Rule
 ) -> None:
     decision = may_list_generation(user, image, model)
@@ -94,7 +92,7 @@ def test_an_owner_lists_images_of_a_public_model_that_are_no_open_near_copy(
 
 
 @pytest.mark.parametrize(("user", "allowed"), [(OWNER, True), (MAKER, False), (STRANGER, False)])
-def test_only_the_owner_unlists_an_image(user: uuid.UUID, allowed: bool) -> None:
+def test_may_unlist_generation(user: uuid.UUID, allowed: bool) -> None:
     assert may_unlist_generation(user, IMAGE).allowed is allowed
 
 
@@ -110,7 +108,7 @@ def test_only_the_owner_unlists_an_image(user: uuid.UUID, allowed: bool) -> None
         (OWNER, IMAGE, PRIVATE, False, False, True, Rule.R3),  # the owner sees their own
     ],
 )
-def test_anyone_sees_the_preview_of_an_image_shown_in_the_gallery_of_a_public_model(
+def test_may_view_preview(
     user: uuid.UUID | None,
     image: GenerationFacts,
     model: ModelFacts,

@@ -2,8 +2,8 @@
 preview, licensing from the gallery, and the owner's usage register.
 
 gia trains and publishes a style through the API (the studio engine, a few steps); hal makes
-two images with it, which are gia's (R4). The pages do the rest. Screenshots go to $SCREENSHOT_DIR when it is
-set (docs/screenshots in the repository).
+two images with it, which are gia's (R4). The pages do the rest. Screenshots go to
+$SCREENSHOT_DIR when it is set (docs/screenshots in the repository).
 """
 
 from __future__ import annotations

@@ -84,3 +84,7 @@ def test_the_usage_register_page_is_the_owners_alone(client: TestClient) -> None
     assert register.status_code == 200
     assert "@ben" in register.text and "a heron" in register.text
     assert f"/styles/{style_id}/usage" in client.get(f"/create?style={style_id}").text
+    exported = client.get(f"/styles/{style_id}/usage.csv")
+    assert exported.text.splitlines()[1].startswith(f"{image_id},")
+    log_in(client, "cleo")
+    assert client.get(f"/styles/{style_id}/usage.csv").status_code == 403

@@ -10,8 +10,10 @@ from fastapi import APIRouter, Query, Response
 
 from hallmark.deps import CurrentUser, SessionDep
 from hallmark.schemas import Limit, Offset
+from hallmark.styles.models import StyleModel
 from hallmark.usage import service
 from hallmark.usage.export import usage_csv
+from hallmark.usage.repository import UsageEntry
 from hallmark.usage.schemas import UsageEntryPublic, UsagePage
 
 router = APIRouter(prefix="/api/styles", tags=["usage"])
@@ -56,6 +58,11 @@ def export_usage(
     style, entries, total = service.usage_register(
         session, user, style_id, limit=limit, offset=offset
     )
+    return usage_csv_response(style, entries, total)
+
+
+def usage_csv_response(style: StyleModel, entries: list[UsageEntry], total: int) -> Response:
+    """A part of a model's register as a CSV download; the header says how many images in all."""
     slug = re.sub(r"[^A-Za-z0-9]+", "-", style.name).strip("-").lower() or "model"
     headers = {
         "Content-Disposition": f'attachment; filename="usage-{slug}.csv"',

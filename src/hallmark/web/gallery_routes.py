@@ -18,6 +18,7 @@ from hallmark.licensing import service as licensing
 from hallmark.schemas import MAX_DB_BIGINT
 from hallmark.styles import service as styles
 from hallmark.usage import service as usage
+from hallmark.usage.routes import usage_csv_response
 from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
 from hallmark.web.studio_routes import refused, to_login
 from hallmark.web.style_tools import owner_tools
@@ -167,3 +168,17 @@ def usage_page(
         "next": offset + REGISTER_PER_PAGE if offset + REGISTER_PER_PAGE < total else None,
     }
     return render(request, "usage.html", context, user=user)
+
+
+@router.get("/styles/{style_id}/usage.csv", response_model=None)
+def usage_csv_download(
+    style_id: uuid.UUID, request: Request, session: SessionDep, offset: PageOffset = 0
+) -> Response:
+    """My model's register as CSV, from the page (the API's export, with the session cookie)."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    style, entries, total = usage.usage_register(
+        session, user, style_id, limit=usage.MAX_EXPORT_IMAGES, offset=offset
+    )
+    return usage_csv_response(style, entries, total)
