@@ -2,7 +2,7 @@
 preview, licensing from the gallery, and the owner's usage register.
 
 gia trains and publishes a style through the API (the studio engine, a few steps); hal makes
-two images with it, which are gia's (R4). The pages do the rest. Screenshots go to
+an image with it, which is gia's (R4). The pages do the rest. Screenshots go to
 $SCREENSHOT_DIR when it is set (docs/screenshots in the repository).
 """
 
@@ -23,7 +23,7 @@ __all__ = ["pytestmark", "server"]  # the browser marks, and `hallmark serve` fo
 
 
 def published_style_with_images(url: str) -> tuple[str, dict[str, dict[str, str]]]:
-    """gia's public style "Inkwell" with two images hal made with it (gia's, R4); its id."""
+    """gia's public style "Inkwell" with an image hal made with it (gia's, R4); its id."""
     with httpx.Client(base_url=url, timeout=120) as api:
         tokens = {}
         for name in ("gia", "hal", "ivy"):
@@ -60,7 +60,7 @@ def published_style_with_images(url: str) -> tuple[str, dict[str, dict[str, str]
         job = api.post(
             f"/api/styles/{style['id']}/generate",
             headers=tokens["hal"],
-            json={"prompt": "a red sun over a blue sea", "count": 2, "steps": 4},
+            json={"prompt": "a red sun over a blue sea", "steps": 4},
         ).json()
         assert wait(api, job["id"], tokens["hal"])["state"] == "succeeded"
         api.post(
@@ -95,10 +95,9 @@ def test_the_gallery_shows_watermarked_previews_until_licensed_and_the_owner_see
         log_in(owner, server, "gia")
         owner.goto(f"{server}/create?style={style_id}")
         owner.get_by_label("Preview 1").check()
-        owner.get_by_label("Preview 2").check()
-        owner.get_by_label("List 2 for licensing").check()
+        owner.get_by_label("List 1 for licensing").check()
         owner.get_by_role("button", name="Save gallery choices").click()
-        expect(owner.get_by_label("List 2 for licensing")).to_be_checked()
+        expect(owner.get_by_label("List 1 for licensing")).to_be_checked()
         owner.get_by_role("link", name="Who used this model (usage register)").click()
         expect(owner.locator("#usage")).to_contain_text("@hal")
         expect(owner.locator("#usage")).to_contain_text("a red sun over a blue sea")
@@ -112,7 +111,7 @@ def test_the_gallery_shows_watermarked_previews_until_licensed_and_the_owner_see
         expect(buyer.get_by_text("Owned by @gia", exact=True)).to_be_visible()
         listed = buyer.locator("#listed img")
         expect(listed).to_have_count(1)
-        expect(buyer.get_by_role("img", name="preview 2 of Inkwell")).to_be_visible()
+        expect(buyer.get_by_role("img", name="preview 1 of Inkwell")).to_be_visible()
         buyer.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth)")
         buyer.screenshot(path=str(shots / "gallery.png"), full_page=True)
         buyer.get_by_role("link", name="License it").click()

@@ -45,6 +45,7 @@ def test_the_owner_lists_from_the_models_page_and_anyone_browses_and_licenses_it
     )
     assert chosen.status_code == 303
     client.cookies.clear()
+    assert f"/api/generations/{image_id}/preview" in client.get("/").text  # on the model's card
     gallery = client.get("/gallery", params={"q": "heron"})
     assert f"/gallery/images/{image_id}" in gallery.text
     assert "Log in</a> to license" in client.get(f"/gallery/images/{image_id}").text

@@ -213,3 +213,11 @@ def browse_models(
         [ModelWithPreviews(found, previews.get(found.style.id, [])) for found in models],
         gallery.count_public_models(search),
     )
+
+
+def previews_of_public_models(
+    session: Session, styles: Sequence[StyleModel]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The chosen previews of the public ones among these models, in one query (R5)."""
+    shown = [style.id for style in styles if rights.may_view_model(None, model_facts(style))]
+    return dict(GalleryRepository(session).previews_of_models(shown))
