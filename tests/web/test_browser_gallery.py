@@ -98,6 +98,8 @@ def test_the_gallery_shows_watermarked_previews_until_licensed_and_the_owner_see
         owner.get_by_label("List 1 for licensing").check()
         owner.get_by_role("button", name="Save gallery choices").click()
         expect(owner.get_by_label("List 1 for licensing")).to_be_checked()
+        owner.locator("#gallery").scroll_into_view_if_needed()
+        owner.screenshot(path=str(shots / "gallery-choices.png"), full_page=True)
         owner.get_by_role("link", name="Who used this model (usage register)").click()
         expect(owner.locator("#usage")).to_contain_text("@hal")
         expect(owner.locator("#usage")).to_contain_text("a red sun over a blue sea")
