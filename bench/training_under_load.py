@@ -1,7 +1,7 @@
 """How much slower a training runs while the API beside it is under load, than on a quiet host.
 
 Run: PYTHONPATH=src:. .venv/bin/python bench/training_under_load.py [--steps 20]
-         [--connections 64] [--setups unsized,sized,split] [--json FILE]
+         [--connections 64] [--setups unsized,serve,split] [--json FILE]
 Needs `wrk` (Debian: `apt-get install -y wrk`) and `taskset` (util-linux) for the split setup.
 
 Each setup is a real `hallmark serve` on SQLite in a temporary directory; ana uploads 8 works
@@ -10,11 +10,11 @@ that trains imports torch and loads the base model); the second with nobody else
 server (the baseline, measured in the same run); the third while wrk loads the API with ana's
 authenticated `GET /api/artworks` on --connections connections for the whole training.
 Printed: both times and their ratio.
-- unsized: threads as the libraries choose them by themselves, one per core of the host in
-  every process, and OpenMP threads that spin while they wait (`OMP_WAIT_POLICY=ACTIVE`,
-  `HALLMARK_COMPUTE_THREADS` = the host's cores); one process serves and trains.
-- sized: the defaults: one process serves and trains, leaving a core to the API (hallmark.compute),
-  with OpenMP threads that sleep while they wait.
+- unsized: `hallmark serve` and its job worker process with threads as the libraries choose them
+  by themselves, one per core of the host in every process, and OpenMP threads that spin while
+  they wait (`OMP_WAIT_POLICY=ACTIVE`, `HALLMARK_COMPUTE_THREADS` = the host's cores).
+- serve: the defaults: `hallmark serve` starts its job worker as a process of its own with the
+  cores the API process leaves (hallmark.jobs.host), OpenMP threads that sleep while they wait.
 - split: the API pinned to the first core without job workers, `hallmark worker` pinned to the
   others, each sizing its threads to the cores it is given.
 """
@@ -121,7 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--setups", default="unsized,sized,split")
+    parser.add_argument("--setups", default="unsized,serve,split")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     if not shutil.which("wrk"):

@@ -30,6 +30,7 @@ from hallmark.gallery.routes import router as gallery_router
 from hallmark.generations.routes import router as generations_router
 from hallmark.health import HealthCheck
 from hallmark.instance import Instance
+from hallmark.jobs.host import HostWorkerHealth
 from hallmark.jobs.routes import router as jobs_router
 from hallmark.jobs.runner import WorkerPool
 from hallmark.licensing.routes import router as licensing_router
@@ -126,9 +127,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def create_app(
-    settings: Settings | None = None, *, run_migrations: bool = True, start_workers: bool = False
+    settings: Settings | None = None,
+    *,
+    run_migrations: bool = True,
+    start_workers: bool = False,
+    host_worker: bool = False,
 ) -> FastAPI:
-    """Build the studio for one instance: its settings, database, blob store and routes."""
+    """Build the studio for one instance: its settings, database, blob store and routes.
+
+    `start_workers` runs job workers as threads of this process (tests, embedding);
+    `host_worker` reports on the host's separate job worker process (`hallmark serve`).
+    """
     settings = settings or get_settings()
     settings.resolved_secret_key()
     # Opened now (migrations, the fingerprint index); closed when the server's lifespan ends.
@@ -152,7 +161,9 @@ def create_app(
         pool = WorkerPool(instance, session_factory) if start_workers else None
         if pool is not None:
             pool.start()
-        app.state.worker_pool = pool
+            app.state.worker_pool = pool
+        elif host_worker:
+            app.state.worker_pool = HostWorkerHealth(settings, instance.queues)
         yield
         if pool is not None:
             await run_in_threadpool(pool.stop)
@@ -229,5 +240,5 @@ def create_app_in_process() -> FastAPI:
     factory, called in each process); the command migrated the database before starting them."""
     settings = get_settings()
     return create_app(
-        settings, run_migrations=False, start_workers=settings.resolved_serve_job_workers
+        settings, run_migrations=False, host_worker=settings.resolved_serve_job_workers
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import sys
 import uuid
 import zipfile
@@ -90,22 +93,30 @@ def serve(
     import uvicorn
 
     from hallmark.app import create_app
+    from hallmark.jobs.host import JobWorkerProcess
 
     settings = get_settings()
     count = processes or settings.api_processes
     run_jobs = settings.resolved_serve_job_workers
+    if run_jobs:
+        # The job worker process and the API processes read these; set before any is started.
+        os.environ["HALLMARK_API_PROCESSES"] = str(count)
+        if not settings.worker_health_port:
+            os.environ["HALLMARK_WORKER_HEALTH_PORT"] = str(free_loopback_port())
+        get_settings.cache_clear()
+        settings = get_settings()
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"Hallmark on http://{bind_host}:{bind_port}  (API docs: /docs)")
     jobs_here = (
-        f"{settings.training_workers} training, {settings.generation_workers} generation workers "
-        "in each API process"
+        f"a worker process with {settings.training_workers} training, "
+        f"{settings.generation_workers} generation threads"
         if run_jobs
         else "none here (run `hallmark worker`)"
     )
     console.print(f"API processes: {count}; jobs: {jobs_here}; queue {settings.queue}")
     console.print(f"Data directory: {settings.data_dir}")
-    # On SIGTERM open requests get this long (a long-poll answers early), then the workers
-    # hand their jobs back to the queue.
+    # On SIGTERM open requests get this long (a long-poll answers early), then the job worker
+    # hands its jobs back to the queue.
     options = {
         "host": bind_host,
         "port": bind_port,
@@ -113,24 +124,55 @@ def serve(
         "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
         "backlog": 4096,
     }
-    if count == 1:
-        uvicorn.run(create_app(settings, start_workers=run_jobs), **options)  # type: ignore[arg-type]
-        return
-    settings.resolved_secret_key()  # one secret for all of them, made before they start
+    settings.resolved_secret_key()  # one secret for all processes, made before they start
     with Instance.open(settings):  # migrate once, before the processes start
         pass
-    uvicorn.run(
-        "hallmark.app:create_app_in_process",
-        factory=True,
-        workers=count,
-        **options,  # type: ignore[arg-type]
-    )
+    job_worker = JobWorkerProcess(settings) if run_jobs else None
+    # uvicorn raises SIGTERM again once it has shut down; as an exception it lets the job
+    # worker below be stopped rather than orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        if job_worker is not None:
+            job_worker.start()
+        if count == 1:
+            app_ = create_app(settings, run_migrations=False, host_worker=run_jobs)
+            uvicorn.run(app_, **options)  # type: ignore[arg-type]
+        else:
+            uvicorn.run(
+                "hallmark.app:create_app_in_process",
+                factory=True,
+                workers=count,
+                **options,  # type: ignore[arg-type]
+            )
+    finally:
+        if job_worker is not None:
+            console.print("Stopping the job worker (running jobs go back to the queue)")
+            job_worker.stop()
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    """SIGTERM as an orderly exit, so `finally` blocks run."""
+    raise SystemExit(128 + signum)
+
+
+def free_loopback_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    parent_pid: Annotated[
+        int | None,
+        typer.Option(
+            hidden=True,
+            help="Stop when this process is gone (`hallmark serve` starts its worker so)",
+        ),
+    ] = None,
+) -> None:
     """Take training and generation jobs off the queue until stopped (for GPU hosts)."""
-    import signal
     import threading
 
     from hallmark.health import HealthCheck, serve_worker_health
@@ -151,12 +193,16 @@ def worker() -> None:
         if settings.worker_health_port:
             assert instance.database is not None
             check = HealthCheck(instance.database, instance)
-            serve_worker_health(check, pool, settings.host, settings.worker_health_port)
+            # A server's own worker answers its server only.
+            health_host = "127.0.0.1" if parent_pid is not None else settings.host
+            serve_worker_health(check, pool, health_host, settings.worker_health_port)
             console.print(
-                f"worker: health at http://{settings.host}:{settings.worker_health_port}/health"
+                f"worker: health at http://{health_host}:{settings.worker_health_port}/health"
             )
         while not stop.wait(1.0):
-            pass
+            if parent_pid is not None and os.getppid() != parent_pid:
+                console.print("worker: the server that started it is gone; stopping")
+                break
         # Trainings stop at their next step; every job still held here goes back on the queue
         # without spending an attempt, and the next worker resumes it from its checkpoint.
         released = pool.stop()
@@ -419,6 +465,49 @@ def train_style(
     console.print(f"style '{style_name}' ({style_id}) is ready; its images belong to @{as_user}")
 
 
+@styles_app.command("export")
+def export_style(
+    style_id: Annotated[str, typer.Argument(help="The style's id")],
+    as_user: Annotated[str, typer.Option("--as", help="The style's owner")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The zip to write")],
+) -> None:
+    """Export your trained style: LoRA files for other tools and a signed ownership statement."""
+    from hallmark.styles.export import export_style as write_export
+
+    try:
+        wanted = uuid.UUID(style_id)
+    except ValueError:
+        raise InvalidInput(f"'{style_id}' is not a style id.") from None
+    partial = output.with_name(f".{output.name}.partial")
+    with open_instance() as (instance, session):
+        owner = accounts.get_user_by_username(session, as_user)
+        try:
+            write_export(session, instance, owner, wanted, partial)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    partial.replace(output)
+    console.print(f"{output}: the model, its manifest and signed OWNERSHIP.txt", highlight=False)
+
+
+@styles_app.command("verify-export")
+def verify_style_export(
+    path: Annotated[Path, typer.Argument(help="An export's .zip", exists=True)],
+) -> None:
+    """Check an export: its ownership statement signed by this instance, every file intact."""
+    from hallmark.styles.export import verify_export
+
+    instance = Instance.from_settings(get_settings())
+    check = verify_export(instance, path.read_bytes())
+    if not check.valid:
+        console.print(f"NOT VALID: {check.reason}", style="red", highlight=False)
+        raise typer.Exit(1)
+    console.print(check.statement, highlight=False)
+    console.print(f"valid: {check.reason}; every file matches the statement", highlight=False)
+    if not check.trusted:
+        raise typer.Exit(2)
+
+
 def _run_and_watch(job_id: uuid.UUID, title: str) -> Job:
     """Run a queued job here (unless a worker already took it) and show its progress."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -586,8 +675,8 @@ def rights(
     action: Annotated[
         str,
         typer.Option(
-            help="view, keep_private, publish, sell, commercial_use, modify, trace, print, "
-            "merchandise or train"
+            help="view, keep_private, publish, sell, commercial_use, editorial_use, modify, "
+            "trace, print, merchandise or train"
         ),
     ] = "trace",
     as_user: Annotated[str | None, typer.Option("--as", help="Who is asking")] = None,
@@ -602,6 +691,30 @@ def rights(
     revenue_over_1m: Annotated[
         bool | None, typer.Option("--revenue-over-1m/--revenue-under-1m")
     ] = None,
+    country: Annotated[
+        str | None, typer.Option(help="Where you use it (ISO 3166-1 code, e.g. FR)")
+    ] = None,
+    copies: Annotated[
+        int | None, typer.Option(min=1, help="Copies you make, or the audience you reach")
+    ] = None,
+    credit: Annotated[
+        bool | None, typer.Option("--credit/--no-credit", help="Do you credit its owner?")
+    ] = None,
+    on: Annotated[str | None, typer.Option(help="The day of use (YYYY-MM-DD); today")] = None,
+    disclosure: Annotated[
+        bool | None,
+        typer.Option(
+            "--keeps-disclosure/--drops-disclosure",
+            help="Does what you publish keep its AI disclosure (R9)?",
+        ),
+    ] = None,
+    derivative: Annotated[
+        bool | None,
+        typer.Option(
+            "--derivative/--not-derivative",
+            help="Is the model you train a fine-tune or LoRA of the one that made it?",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Who owns this image, and may you trace, sell, modify or train on it? With reasons."""
@@ -610,7 +723,8 @@ def rights(
 
     from hallmark.advice.schemas import RightsAnswer
     from hallmark.advice.service import SuppliedFacts, advise_on_file
-    from hallmark.rights.advisor import Action
+    from hallmark.rights.advisor import Action, UseDetails
+    from hallmark.rights.territories import TerritoryError, country_code
 
     try:
         chosen = Action(action)
@@ -622,11 +736,20 @@ def rights(
         made_on = date.fromisoformat(made) if made else None
     except ValueError:
         raise InvalidInput(f"--made must be a date like 2024-05-01, not '{made}'.") from None
+    try:
+        used_on = date.fromisoformat(on) if on else None
+    except ValueError:
+        raise InvalidInput(f"--on must be a date like 2024-05-01, not '{on}'.") from None
+    try:
+        territory = country_code(country) if country else None
+    except TerritoryError as error:
+        raise InvalidInput(f"--country: {error}") from None
     supplied = SuppliedFacts(service, plan, made_on, mine, revenue_over_1m)
+    details = UseDetails(territory, copies, credit, used_on, disclosure, derivative)
     with open_instance() as (instance, session):
         user = accounts.get_user_by_username(session, as_user) if as_user else None
         data = _read_at_most(path, instance.settings.max_upload_bytes + 1)
-        advice = advise_on_file(session, instance, user, data, chosen, supplied)
+        advice = advise_on_file(session, instance, user, data, chosen, supplied, details)
     if as_json:
         typer.echo(json.dumps(RightsAnswer.from_advice(advice).model_dump(mode="json"), indent=2))
         return

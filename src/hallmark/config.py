@@ -90,8 +90,8 @@ class Settings(BaseSettings):
     # between machines. A running job's worker writes a heartbeat; one silent for
     # job_stale_seconds is re-queued, at most job_max_attempts times in all.
     queue: str = "sqlite"
-    # Whether `hallmark serve` runs job workers in its API processes: unset, yes with the
-    # SQLite queue (one machine), no with a shared Redis queue (run `hallmark worker` instead).
+    # Whether `hallmark serve` starts a job worker process beside its API processes: unset, yes
+    # with the SQLite queue (one machine), no with a shared Redis queue (run `hallmark worker`).
     serve_job_workers: bool | None = None
     # `hallmark worker` answers GET /health on this port of HALLMARK_HOST (0: it does not).
     worker_health_port: int = Field(default=0, ge=0, le=65535)

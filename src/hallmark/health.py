@@ -51,7 +51,11 @@ class HealthCheck:
             queue = workers.health() if workers is not None else self.instance.queues.health()
         except Exception as error:  # a report must come back whatever fails
             queue = {"queue": "unreachable", "error": f"{type(error).__name__}: {error}"}
-        healthy = database == "ok" and queue.get("queue") == "ok"
+        healthy = (
+            database == "ok"
+            and queue.get("queue") == "ok"
+            and queue.get("worker_process", "ok") == "ok"
+        )
         return {
             "status": "ok" if healthy else "degraded",
             "version": __version__,

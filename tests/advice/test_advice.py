@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from pathlib import Path
 
@@ -138,3 +139,27 @@ def test_the_cli_answers_in_plain_words(tmp_path: Path, monkeypatch: pytest.Monk
     assert result.exit_code == 0, result.output
     assert "Yes, if:" in result.output and "AI-generated" in result.output
     assert bad.exit_code != 0
+
+
+def test_the_cli_passes_the_facts_of_a_use_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hallmark.config import get_settings
+
+    monkeypatch.setenv("HALLMARK_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    picture = tmp_path / "community.png"
+    Image.new("RGB", (64, 64), (200, 10, 30)).save(picture)
+    asked = ["rights", str(picture), "--service", "stability-community", "--mine"]
+    asked += ["--action", "train"]
+    try:
+        lora = CliRunner().invoke(app, [*asked, "--derivative", "--json"])
+        foundation = CliRunner().invoke(app, [*asked, "--not-derivative", "--json"])
+        nowhere = CliRunner().invoke(app, [*asked, "--country", "Narnia"])
+    finally:
+        get_settings.cache_clear()
+
+    assert lora.exit_code == 0 and foundation.exit_code == 0, lora.output + foundation.output
+    assert json.loads(lora.output)["outcome"] == "allowed", lora.output
+    assert json.loads(foundation.output)["outcome"] == "not_allowed", foundation.output
+    assert nowhere.exit_code != 0 and "--country" in str(nowhere.exception)

@@ -1,4 +1,4 @@
-"""Table-driven tests of the ownership rules R1–R8 and R11 (SPEC.md sections 1 and 5)."""
+"""Table-driven tests of the ownership rules R1–R9 and R11 (SPEC.md sections 1 and 5)."""
 
 from __future__ import annotations
 
@@ -27,12 +27,14 @@ from hallmark.rights import (
     SaleChannel,
     UsageGrant,
     Visibility,
+    disclosure_permits,
     exclusivity_permits,
     grant_permits,
     may_buy_license,
     may_change_model_visibility,
     may_clear_near_copy,
     may_download_generation,
+    may_export_model,
     may_generate,
     may_license_generation,
     may_publish_generation,
@@ -41,6 +43,7 @@ from hallmark.rights import (
     may_take_offer,
     may_train_model,
     may_train_on,
+    may_train_on_generation,
     may_view_artwork_file,
     may_view_generation,
     may_view_license,
@@ -521,6 +524,7 @@ def test_may_view_generation(case: Case) -> None:
 
 MAKER_MUST_LICENSE = refused(Rule.R4, "belongs to the model's owner", "license it")
 NOT_LICENSED = refused(Rule.R8, "owner", "license")
+LICENSE_NOT_IN_FORCE = refused(Rule.R8, "not in force", "License the image again")
 
 
 @table(
@@ -548,19 +552,19 @@ NOT_LICENSED = refused(Rule.R8, "owner", "license")
     Case(
         "maker_with_expired_license_refused",
         MAKER,
-        MAKER_MUST_LICENSE,
+        LICENSE_NOT_IN_FORCE,
         grants=(grant(MAKER, GENERATION.id, Purpose.PERSONAL, expires_at=NOW - timedelta(1)),),
     ),
     Case(
         "maker_with_license_not_yet_started_refused",
         MAKER,
-        MAKER_MUST_LICENSE,
+        LICENSE_NOT_IN_FORCE,
         grants=(grant(MAKER, GENERATION.id, Purpose.PERSONAL, starts_at=NOW + timedelta(1)),),
     ),
     Case(
         "maker_with_revoked_license_refused",
         MAKER,
-        MAKER_MUST_LICENSE,
+        LICENSE_NOT_IN_FORCE,
         grants=(grant(MAKER, GENERATION.id, Purpose.PERSONAL, revoked=True),),
     ),
     Case(
@@ -591,7 +595,7 @@ NOT_LICENSED = refused(Rule.R8, "owner", "license")
     Case(
         "licensee_with_expired_license_refused",
         LICENSEE,
-        NOT_LICENSED,
+        LICENSE_NOT_IN_FORCE,
         grants=(grant(LICENSEE, GENERATION.id, Purpose.COMMERCIAL, expires_at=NOW),),
     ),
     Case("anonymous_refused", ANONYMOUS, NOT_LICENSED),
@@ -651,6 +655,16 @@ def test_may_view_model(case: Case) -> None:
 )
 def test_may_generate(case: Case) -> None:
     check(may_generate(case.actor, case.model), case.expect)
+
+
+@table(
+    Case("owner_exports_private_model", OWNER, allowed(Rule.R2), model=PRIVATE_MODEL),
+    Case("owner_exports_public_model", OWNER, allowed(Rule.R2, "belongs to you")),
+    Case("user_of_public_model_cannot_export", MAKER, refused(Rule.R2, "only the model's owner")),
+    Case("licensee_cannot_export", LICENSEE, refused(Rule.R2), model=PRIVATE_MODEL),
+)
+def test_may_export_model(case: Case) -> None:
+    check(may_export_model(actor(case), case.model), case.expect)
 
 
 @table(
@@ -1251,6 +1265,45 @@ def test_grant_permits_exactly_the_named_purposes(purpose: Purpose) -> None:
         decision = grant_permits(only_this, other, at=NOW)
         assert decision.allowed is (other is purpose), (purpose, other)
         assert decision.rule is Rule.R8
+
+
+@table(
+    Case("owner_trains_on_own_opted_out_image", OWNER, allowed(Rule.R3, "yours")),
+    Case("maker_refused_when_opted_out", MAKER, refused(Rule.R2, "opted this image out")),
+    Case("stranger_refused_when_opted_out", STRANGER, refused(Rule.R2, "nobody else")),
+    Case("anonymous_refused_when_opted_out", ANONYMOUS, refused(Rule.R2, "opted")),
+    Case(
+        "licensee_refused_when_opted_out_whatever_the_license",
+        LICENSEE,
+        refused(Rule.R2, "opted"),
+        grants=(grant(LICENSEE, GENERATION.id, Purpose.AI_TRAINING),),
+    ),
+)
+def test_may_train_on_generation(case: Case) -> None:
+    check(may_train_on_generation(case.actor, case.generation, opted_out=True), case.expect)
+
+
+def test_an_image_not_opted_out_still_needs_a_training_license() -> None:
+    decision = may_train_on_generation(MAKER, GENERATION, opted_out=False)
+
+    check(decision, allowed(Rule.R2, "training license", "still needed"))
+
+
+# -------------------------------------------------------------------------------------- R9
+
+
+@pytest.mark.parametrize(
+    ("keeps", "derivative", "expect"),
+    [
+        (False, True, refused(Rule.R9, "derivative", "without its AI disclosure", "ingredient")),
+        (False, False, refused(Rule.R9, "Hallmark image", "without its AI disclosure")),
+        (True, True, allowed(Rule.R9, "derivative", "kept")),
+        (True, False, allowed(Rule.R9, "kept")),
+    ],
+    ids=["derivative_stripped", "republished_stripped", "derivative_kept", "republished_kept"],
+)
+def test_disclosure_permits(keeps: bool, derivative: bool, expect: Expect) -> None:
+    check(disclosure_permits(keeps, derivative=derivative), expect)
 
 
 # ------------------------------------------------------------------------------------- R11

@@ -14,7 +14,7 @@ from hallmark.instance import Instance
 from hallmark.styles.artifacts import (
     StoredCheckpoint,
     model_folder,
-    newest_checkpoint,
+    newest_training_checkpoint,
     pack_folder,
     restore_checkpoint,
     store_checkpoint,
@@ -64,7 +64,7 @@ def test_the_newest_checkpoint_is_restored_where_it_was_missing(
     tmp_path: Path, instance: Instance
 ) -> None:
     source = trained_folder(tmp_path / "first-host")
-    found = newest_checkpoint(source)
+    found = newest_training_checkpoint(source)
     assert found is not None and found[1] == 4
     stored = store_checkpoint(instance, source, *found)
     assert stored == StoredCheckpoint(stored.sha256, "checkpoints/step-4", 4)

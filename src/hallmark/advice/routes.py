@@ -15,10 +15,10 @@ router = APIRouter(tags=["rights"])
 def ask_about_rights(
     question: RightsQuestion, user: OptionalUser, session: SessionDep
 ) -> RightsAnswer:
-    """May I trace, sell, modify, print or train on this image? With the rule or clause."""
+    """May I trace, sell, modify, print or train on this image? With the rule, term or clause."""
     if question.generation_id is not None:
         advice = service.advise_on_generation(
-            session, user, question.generation_id, question.action
+            session, user, question.generation_id, question.action, question.use_details()
         )
     else:
         facts = service.SuppliedFacts(
@@ -28,5 +28,5 @@ def ask_about_rights(
             generated_by_me=question.generated_by_me,
             revenue_over_1m=question.revenue_over_1m,
         )
-        advice = service.advise_on_supplied_facts(facts, question.action)
+        advice = service.advise_on_supplied_facts(facts, question.action, question.use_details())
     return RightsAnswer.from_advice(advice)

@@ -20,7 +20,15 @@ from hallmark.instance import Instance
 from hallmark.licensing.facts import usage_grant
 from hallmark.licensing.repository import LicensingRepository
 from hallmark.provenance.service import VerificationReport, verify_file
-from hallmark.rights.advisor import Action, Answer, ExternalImage, HallmarkImage, advise
+from hallmark.rights.advisor import (
+    NOTHING_SAID,
+    Action,
+    Answer,
+    ExternalImage,
+    HallmarkImage,
+    UseDetails,
+    advise,
+)
 from hallmark.rights.policies import load_policies
 from hallmark.styles.facts import model_facts
 from hallmark.styles.repository import StyleRepository
@@ -58,17 +66,28 @@ class Advice:
 
 
 def hallmark_image(session: Session, generation: Generation) -> HallmarkImage:
-    """A Hallmark image's facts from the records: owner, model, licenses."""
+    """A Hallmark image's facts from the records: owner, model, licenses, and whether its owner
+    allows AI training on it (the model's choice, which its content credentials carry)."""
     style = StyleRepository(session).get(generation.style_id)
     owner = UserRepository(session).get(generation.owner_id)
     grants = tuple(
         usage_grant(lic) for lic in LicensingRepository(session).licenses_for_image(generation.id)
     )
-    return HallmarkImage(generation_facts(generation), model_facts(style), owner.username, grants)
+    return HallmarkImage(
+        generation_facts(generation),
+        model_facts(style),
+        owner.username,
+        grants,
+        training_mining="allowed" if style.allow_ai_training else "notAllowed",
+    )
 
 
 def advise_on_generation(
-    session: Session, user: User | None, generation_id: uuid.UUID, action: Action
+    session: Session,
+    user: User | None,
+    generation_id: uuid.UUID,
+    action: Action,
+    details: UseDetails = NOTHING_SAID,
 ) -> Advice:
     """Advice on a Hallmark image the asker may see; to anyone else it does not exist."""
     generation = GenerationRepository(session).get(generation_id)
@@ -76,11 +95,13 @@ def advise_on_generation(
     user_id = user.id if user else None
     if not rights.may_view_generation(user_id, image.generation, image.grants, at=utcnow()):
         raise NotFound("No such image.")
-    answer = advise(image, user_id, action, at=utcnow(), policies=load_policies())
+    answer = advise(image, user_id, action, at=utcnow(), policies=load_policies(), details=details)
     return Advice(answer, "hallmark records", generation.id)
 
 
-def advise_on_supplied_facts(facts: SuppliedFacts, action: Action) -> Advice:
+def advise_on_supplied_facts(
+    facts: SuppliedFacts, action: Action, details: UseDetails = NOTHING_SAID
+) -> Advice:
     """Advice on another service's image from what the asker says about it."""
     image = ExternalImage(
         service=facts.service or "unknown",
@@ -89,7 +110,7 @@ def advise_on_supplied_facts(facts: SuppliedFacts, action: Action) -> Advice:
         plan=facts.plan,
         asker_revenue_over_1m=facts.revenue_over_1m,
     )
-    answer = advise(image, None, action, at=utcnow(), policies=load_policies())
+    answer = advise(image, None, action, at=utcnow(), policies=load_policies(), details=details)
     return Advice(answer, "what you told us")
 
 
@@ -100,6 +121,7 @@ def advise_on_file(
     data: bytes,
     action: Action,
     supplied: SuppliedFacts,
+    details: UseDetails = NOTHING_SAID,
 ) -> Advice:
     """Advice on any file: a Hallmark image by credentials or fingerprint, else others' terms."""
     report = verify_file(session, instance, data)
@@ -108,7 +130,7 @@ def advise_on_file(
     if generation is not None:
         ours = hallmark_image(session, generation)
         asker = user.id if user else None
-        answer = advise(ours, asker, action, at=utcnow(), policies=load_policies())
+        answer = advise(ours, asker, action, at=utcnow(), policies=load_policies(), details=details)
         return Advice(answer, "hallmark records", generation.id)
     service = supplied.service or _service_of(report)
     training = report.training_mining.get("cawg.ai_training") or report.training_mining.get(
@@ -122,7 +144,7 @@ def advise_on_file(
         asker_revenue_over_1m=supplied.revenue_over_1m,
         training_mining=training,
     )
-    answer = advise(image, None, action, at=utcnow(), policies=load_policies())
+    answer = advise(image, None, action, at=utcnow(), policies=load_policies(), details=details)
     source = "content credentials" if report.generator else "what you told us"
     return Advice(answer, source)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import math
 import random
 import threading
@@ -30,7 +29,6 @@ from hallmark.engines.base import (
     EngineError,
     GenerationRequest,
     ImageTooSmall,
-    MissingComponent,
     ModelArtifact,
     NotEnoughImages,
     OutOfMemory,
@@ -48,6 +46,7 @@ from hallmark.engines.checkpoints import (
     save_checkpoint,
     step_folder,
 )
+from hallmark.engines.lora_formats import adapter_metadata
 
 if TYPE_CHECKING:
     import torch
@@ -68,18 +67,11 @@ ADAPTER = "default"  # peft's name for an adapter added without one
 
 def check_base_model(base_model: str) -> bool:
     """Refuse a diffusers folder missing a component; returns whether it is an SDXL pipeline."""
-    folder = Path(base_model)
-    if not folder.is_dir():
-        return "xl" in base_model.lower()
-    index_path = folder / "model_index.json"
-    if not index_path.is_file():
-        raise MissingComponent(f"{folder} is not a diffusers folder: no model_index.json.")
-    index = json.loads(index_path.read_text(encoding="utf-8"))
-    sdxl = "XL" in str(index.get("_class_name", ""))
-    for part in SDXL_PARTS if sdxl else SD_PARTS:
-        if index.get(part) in (None, [None, None]) or not (folder / part).is_dir():
-            raise MissingComponent(f"The base model at {folder} has no '{part}' component.")
-    return sdxl
+    from hallmark.engines.flow_matching import check_components, detect_family
+
+    family = detect_family(base_model)
+    check_components(base_model, family)
+    return family.name == "sdxl"
 
 
 def quiet_libraries() -> None:
@@ -95,13 +87,20 @@ def quiet_libraries() -> None:
 
 
 def load_pipeline(base_model: str, device: str, dtype: torch.dtype) -> Any:
-    """A Stable Diffusion pipeline from a folder, a single checkpoint file, or a hub id."""
+    """A base pipeline from a diffusers folder or a hub id (or a single SD/SDXL checkpoint)."""
     from diffusers import DiffusionPipeline, StableDiffusionPipeline, StableDiffusionXLPipeline
 
     quiet_libraries()
+    from hallmark.engines.flow_matching import DIT_FAMILIES, detect_family
+
     path = Path(base_model)
     sdxl = check_base_model(base_model)
     if path.is_file() and path.suffix in {".safetensors", ".ckpt"}:
+        if detect_family(base_model).name in DIT_FAMILIES:
+            raise EngineError(
+                f"{path.name}: a FLUX, SD3 or Z-Image base must be a diffusers folder or a hub "
+                "id; single-file checkpoints load only for Stable Diffusion 1.x, 2.x and SDXL."
+            )
         single = StableDiffusionXLPipeline if sdxl else StableDiffusionPipeline
         pipeline = single.from_single_file(str(path), torch_dtype=dtype)
     else:
@@ -222,6 +221,13 @@ class DiffusersLoraEngine:
         """Nothing to say: a full base model understands open prompts."""
         return []
 
+    @staticmethod
+    def generation_defaults_for(base_model: str) -> dict[str, Any]:
+        """Steps and guidance the base samples best with (few steps for distilled bases)."""
+        from hallmark.engines.flow_matching import sampler_defaults
+
+        return sampler_defaults(base_model).as_request_settings()
+
     def __init__(self) -> None:
         self._pipelines: dict[tuple[str, str], Any] = {}
         self._loaded_adapters: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -258,6 +264,10 @@ class DiffusersLoraEngine:
         from peft import LoraConfig
         from peft.utils import get_peft_model_state_dict
 
+        from hallmark.engines.flow_matching import DIT_FAMILIES, detect_family, train_flow_matching
+
+        if detect_family(config.base_model).name in DIT_FAMILIES:
+            return train_flow_matching(self, images, config, on_progress, should_stop)
         # 1. Check the inputs and load the frozen base model.
         check_inputs(images, config)
         sdxl = check_base_model(config.base_model)
@@ -496,8 +506,12 @@ class DiffusersLoraEngine:
 
         config.output_dir.mkdir(parents=True, exist_ok=True)
         layers = convert_state_dict_to_diffusers(peft_state(unet))
+        # The adapter's rank and alpha go with the weights, so a reload scales by alpha / rank.
         type(pipeline).save_lora_weights(
-            save_directory=str(config.output_dir), unet_lora_layers=layers, safe_serialization=True
+            save_directory=str(config.output_dir),
+            unet_lora_layers=layers,
+            unet_lora_adapter_metadata=adapter_metadata(config.rank, config.alpha, LORA_TARGETS),
+            safe_serialization=True,
         )
         settings = {
             k: (str(v) if isinstance(v, Path) else v)
@@ -536,7 +550,10 @@ class DiffusersLoraEngine:
             raise EngineError("count must be between 1 and 16.")
         if request.width % 8 or request.height % 8:
             raise EngineError("width and height must be multiples of 8.")
+        from hallmark.engines.flow_matching import BY_NAME, generation_call, sampler_defaults
+
         manifest = artifact.manifest
+        family = BY_NAME[manifest.get("architecture", "sd")]
         device = manifest.get("hyperparameters", {}).get("device", "cpu")
         key = (manifest["base_model"], device)
         adapter = hashlib.sha256(str(artifact.directory.resolve()).encode()).hexdigest()[:12]
@@ -544,9 +561,10 @@ class DiffusersLoraEngine:
             pipeline = self._pipelines.get(key)
             if pipeline is None:
                 pipeline = load_pipeline(manifest["base_model"], device, torch.float32)
-                pipeline.scheduler = DPMSolverMultistepScheduler.from_config(
-                    pipeline.scheduler.config
-                )
+                if not sampler_defaults(manifest["base_model"]).keep_scheduler:
+                    pipeline.scheduler = DPMSolverMultistepScheduler.from_config(
+                        pipeline.scheduler.config
+                    )
                 self._pipelines[key] = pipeline
             if adapter not in self._loaded_adapters[key]:
                 pipeline.load_lora_weights(str(artifact.directory), adapter_name=adapter)
@@ -555,14 +573,7 @@ class DiffusersLoraEngine:
             prompt = f"{manifest.get('trigger', '')}, {request.prompt}".strip(", ")
             images = []
             for number in range(request.count):
-                result = pipeline(
-                    prompt,
-                    negative_prompt=request.negative_prompt,
-                    num_inference_steps=request.steps,
-                    guidance_scale=request.guidance,
-                    width=request.width,
-                    height=request.height,
-                    generator=torch.Generator().manual_seed(request.seed + number),
-                )
+                generator = torch.Generator().manual_seed(request.seed + number)
+                result = pipeline(**generation_call(family, prompt, request, generator))
                 images.extend(result.images)
         return images

@@ -39,7 +39,7 @@ from hallmark.jobs.models import Job, JobKind, JobState
 from hallmark.jobs.repository import JobRepository
 from hallmark.styles.artifacts import (
     StoredCheckpoint,
-    newest_checkpoint,
+    newest_training_checkpoint,
     restore_checkpoint,
     store_checkpoint,
     store_model,
@@ -205,7 +205,7 @@ class JobRunner:
         newest = [stored.step if stored else 0]
 
         def keep_checkpoint() -> bool:
-            found = newest_checkpoint(plan.config.output_dir)
+            found = newest_training_checkpoint(plan.config.output_dir)
             if found is None or found[1] <= newest[0]:
                 return False
             kept = store_checkpoint(self.instance, plan.config.output_dir, *found)

@@ -8,6 +8,7 @@ from typing import Any
 
 from hallmark.errors import InvalidInput
 from hallmark.rights import Purpose
+from hallmark.rights.territories import TerritoryError, countries_in
 
 ALL_PURPOSES = frozenset(Purpose)
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -94,6 +95,10 @@ def check_terms(terms: LicenseTerms) -> None:
         raise InvalidInput("A duration is at least 1 day (or none for perpetual).")
     if not terms.territory.strip() or len(terms.territory) > 80:
         raise InvalidInput("A territory has 1 to 80 characters, e.g. 'worldwide' or 'EU'.")
+    try:
+        countries_in(terms.territory)
+    except TerritoryError as error:
+        raise InvalidInput(f"License territory: {error}") from None
 
 
 def _creative_commons(code: str, title: str, *, nc: bool, nd: bool, sa: bool) -> LicenseTerms:

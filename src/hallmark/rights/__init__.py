@@ -1,9 +1,10 @@
 """The ownership rules (SPEC.md R1–R11): pure functions that decide and say why. No I/O here."""
 
-from hallmark.rights.decisions import Decision, OwnershipDecision, Rule
+from hallmark.rights.decisions import Decision, LicenseTerm, OwnershipDecision, Rule, TermDecision
 from hallmark.rights.facts import (
     ArtworkFacts,
     GenerationFacts,
+    IntendedUse,
     ModelFacts,
     OfferFacts,
     ProceedsSplit,
@@ -22,12 +23,14 @@ from hallmark.rights.gallery import (
     may_view_usage_register,
 )
 from hallmark.rights.rules import (
+    disclosure_permits,
     exclusivity_permits,
     grant_permits,
     may_buy_license,
     may_change_model_visibility,
     may_clear_near_copy,
     may_download_generation,
+    may_export_model,
     may_generate,
     may_license_generation,
     may_publish_generation,
@@ -36,6 +39,7 @@ from hallmark.rights.rules import (
     may_take_offer,
     may_train_model,
     may_train_on,
+    may_train_on_generation,
     may_view_artwork_file,
     may_view_generation,
     may_view_license,
@@ -53,6 +57,8 @@ __all__ = [
     "ArtworkFacts",
     "Decision",
     "GenerationFacts",
+    "IntendedUse",
+    "LicenseTerm",
     "ModelFacts",
     "OfferFacts",
     "OwnershipDecision",
@@ -61,8 +67,10 @@ __all__ = [
     "RegisteredWork",
     "Rule",
     "SaleChannel",
+    "TermDecision",
     "UsageGrant",
     "Visibility",
+    "disclosure_permits",
     "exclusivity_permits",
     "grant_permits",
     "may_buy_license",
@@ -71,6 +79,7 @@ __all__ = [
     "may_clear_near_copy",
     "may_curate_gallery",
     "may_download_generation",
+    "may_export_model",
     "may_generate",
     "may_license_generation",
     "may_list_generation",
@@ -80,6 +89,7 @@ __all__ = [
     "may_take_offer",
     "may_train_model",
     "may_train_on",
+    "may_train_on_generation",
     "may_unlist_generation",
     "may_view_artwork_file",
     "may_view_generation",

@@ -63,6 +63,30 @@ class Decision:
         return self.allowed
 
 
+class LicenseTerm(StrEnum):
+    """The terms of a license that can decide a use (R8)."""
+
+    PURPOSE = "purpose"
+    DURATION = "duration"
+    REVOCATION = "revocation"
+    TERRITORY = "territory"
+    COPY_CAP = "copy_cap"
+    ATTRIBUTION = "attribution"
+    EXCLUSIVITY = "exclusivity"
+
+
+@dataclass(frozen=True)
+class TermDecision(Decision):
+    """A decision on a license's terms: the term that decided it, and the terms left to keep.
+
+    `conditions` are the terms the asker did not say they meet (no country, no copy count): the
+    use is allowed only within them.
+    """
+
+    term: LicenseTerm | None = None
+    conditions: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class OwnershipDecision(Decision):
     """The answer to "who owns this?": the owner, the rule, and why."""

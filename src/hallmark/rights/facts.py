@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from hallmark.rights.decisions import Rule
@@ -86,6 +86,9 @@ class UsageGrant:
     expires_at: datetime | None = None
     revoked: bool = False
     exclusive: bool = False
+    territory: str = "worldwide"  # see rights.territories
+    max_copies: int | None = None  # copies or audience; None: no cap
+    attribution_required: bool = False
 
     def in_force(self, at: datetime) -> bool:
         """Whether the grant is valid at the given moment."""
@@ -94,6 +97,19 @@ class UsageGrant:
         if self.starts_at is not None and at < self.starts_at:
             return False
         return self.expires_at is None or at < self.expires_at
+
+
+@dataclass(frozen=True)
+class IntendedUse:
+    """What someone means to do with an image, as far as they said: the facts a license's terms
+    decide on (R8). None means "not said"; the answer then states the term as a condition."""
+
+    purpose: Purpose
+    territory: str | None = None  # the ISO 3166-1 alpha-2 code of the country of use
+    copies: int | None = None  # copies made or audience reached
+    credit_given: bool | None = None  # whether the owner is credited as the license requires
+    on: date | None = None  # the day of use; None: the moment asked about
+    keeps_disclosure: bool | None = None  # whether a derivative keeps the AI disclosure (R9)
 
 
 @dataclass(frozen=True)

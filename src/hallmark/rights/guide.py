@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from hallmark.rights.advisor import COPYRIGHT_NOTE
 from hallmark.rights.decisions import Rule
-from hallmark.rights.policies import ServicePolicy
+from hallmark.rights.policies import Outcome, ServicePolicy
 
 TITLE = "Who owns what"
 INTRO = (
@@ -17,23 +18,66 @@ INTRO = (
 _OWNER_WORDS = {"creator": "the person who generated it", "service": "the service", "unknown": "?"}
 
 
+_INLINE = re.compile(r"`([^`]+)`|\*\*([^*]+)\*\*")
+
+
+def inline_parts(text: str) -> list[tuple[str, str]]:
+    """Text with inline Markdown (`code`, **bold**) as ("text" | "code" | "strong", words)
+    parts, so a page can render it as markup instead of showing the marks."""
+    parts: list[tuple[str, str]] = []
+    position = 0
+    for match in _INLINE.finditer(text):
+        if match.start() > position:
+            parts.append(("text", text[position : match.start()]))
+        code, strong = match.groups()
+        parts.append(("code", code) if code is not None else ("strong", strong))
+        position = match.end()
+    if position < len(text):
+        parts.append(("text", text[position:]))
+    return parts
+
+
+def _words(outcome: Outcome) -> str:
+    return outcome.value.replace("_", " ")
+
+
 def guide_rows(policies: Mapping[str, ServicePolicy]) -> list[list[str]]:
-    """One row per dated version of each service's terms."""
+    """One row per dated version of each service's terms, and one for its free plan's terms
+    where they differ."""
     rows = []
     for policy in sorted(policies.values(), key=lambda p: (p.service == "unknown", p.name)):
         for version in policy.versions:
             until = version.effective_until.isoformat() if version.effective_until else "now"
+            dates = f"{version.effective_from.isoformat()} to {until}"
+            training = _words(version.train_other_models)
+            if version.train_derivatives is not Outcome.UNKNOWN:
+                training += (
+                    f"; a fine-tune or LoRA of its model: {_words(version.train_derivatives)}"
+                )
             rows.append(
                 [
                     policy.name,
-                    f"{version.effective_from.isoformat()} to {until}",
+                    dates,
                     _OWNER_WORDS[version.output_owner],
-                    version.commercial_use.value.replace("_", " "),
-                    version.train_other_models.value.replace("_", " "),
+                    _words(version.commercial_use),
+                    training,
                     version.clause,
                     version.source or "-",
                 ]
             )
+            free = version.free_plan
+            if free is not None:
+                rows.append(
+                    [
+                        f"{policy.name}, free plan ({free.license_name})",
+                        dates,
+                        _OWNER_WORDS[free.output_owner],
+                        _words(free.commercial_use),
+                        _words(version.train_other_models),
+                        free.clause,
+                        version.source or "-",
+                    ]
+                )
     return rows
 
 

@@ -1,12 +1,25 @@
-"""The ownership rules R1–R8 and R11 as pure functions: facts in, a decision with its rule out."""
+"""The ownership rules R1–R9 and R11 as pure functions: facts in, a decision with its rule out.
+
+The terms of a license (R8) are decided one by one in `rights.terms`; other services' terms (R10)
+in `rights.advisor`.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
-from hallmark.rights.decisions import Decision, OwnershipDecision, Rule, allow, refuse
+from hallmark.rights.decisions import (
+    Decision,
+    LicenseTerm,
+    OwnershipDecision,
+    Rule,
+    TermDecision,
+    allow,
+    refuse,
+)
 from hallmark.rights.facts import (
     ArtworkFacts,
     GenerationFacts,
@@ -19,6 +32,7 @@ from hallmark.rights.facts import (
     UsageGrant,
     Visibility,
 )
+from hallmark.rights.terms import license_in_force, purpose_permits
 
 BASIS_POINTS = 10_000
 
@@ -64,6 +78,13 @@ def owner_of_model(trainer_id: uuid.UUID) -> OwnershipDecision:
     return OwnershipDecision(
         True, Rule.R2, "A model trained on your works belongs to you.", trainer_id
     )
+
+
+def may_export_model(user_id: uuid.UUID, model: ModelFacts) -> Decision:
+    """R2: a model is its owner's to take elsewhere; publishing it gives nobody else a copy."""
+    if user_id == model.owner_id:
+        return allow(Rule.R2, "The model belongs to you; take it wherever you work.")
+    return refuse(Rule.R2, "Only the model's owner may export it.")
 
 
 def may_train_on(
@@ -129,6 +150,21 @@ def owner_of_generation(maker_id: uuid.UUID, model: ModelFacts) -> OwnershipDeci
     )
 
 
+def _licenses_held(
+    user_id: uuid.UUID | None, generation: GenerationFacts, grants: Iterable[UsageGrant]
+) -> list[UsageGrant]:
+    """The licenses the user holds on this image from its owner that name at least one use."""
+    return [
+        grant
+        for grant in grants
+        if user_id is not None
+        and grant.subject_id == generation.id
+        and grant.licensee_id == user_id
+        and grant.licensor_id == generation.owner_id
+        and grant.purposes
+    ]
+
+
 def _holds_license(
     user_id: uuid.UUID | None,
     generation: GenerationFacts,
@@ -136,13 +172,9 @@ def _holds_license(
     at: datetime,
 ) -> bool:
     """Whether the user holds an in-force license for this image from its owner naming a use."""
-    return user_id is not None and any(
-        grant.subject_id == generation.id
-        and grant.licensee_id == user_id
-        and grant.licensor_id == generation.owner_id
-        and grant.purposes
-        and grant.in_force(at)
-        for grant in grants
+    return any(
+        license_in_force(grant, at=at).allowed
+        for grant in _licenses_held(user_id, generation, grants)
     )
 
 
@@ -173,17 +205,46 @@ def may_download_generation(
     *,
     at: datetime,
 ) -> Decision:
-    """R4/R8: the owner may download; the maker only once they license the image."""
+    """R4/R8: the owner may download; anyone else only while a license of theirs is in force, and
+    a license that ended or was revoked is named as the reason."""
     if user_id == generation.owner_id:
         return allow(Rule.R3, "You own this image.")
-    if _holds_license(user_id, generation, grants, at):
-        return allow(Rule.R8, "You hold a license for this image.")
+    in_force = [
+        license_in_force(grant, at=at) for grant in _licenses_held(user_id, generation, grants)
+    ]
+    if any(decision.allowed for decision in in_force):
+        return TermDecision(
+            True, Rule.R8, "You hold a license for this image.", LicenseTerm.DURATION
+        )
+    if in_force:
+        ended = in_force[0]
+        return replace(ended, reason=f"{ended.reason} License the image again to download it.")
     if user_id == generation.maker_id:
         return refuse(
             Rule.R4,
             "This image belongs to the model's owner; license it from them to download it.",
         )
     return refuse(Rule.R8, "Only the owner, or someone holding a license, may download it.")
+
+
+def may_train_on_generation(
+    user_id: uuid.UUID | None, generation: GenerationFacts, *, opted_out: bool
+) -> Decision:
+    """R2: nobody but its owner trains on an image its owner opted out of AI training; anyone
+    else still needs a training license from the owner (R8)."""
+    if user_id == generation.owner_id:
+        return allow(Rule.R3, "Images made with your model are yours (R3).")
+    if opted_out:
+        return refuse(
+            Rule.R2,
+            "Its owner opted this image out of AI training (its content credentials say so); "
+            "nobody else may train on it.",
+        )
+    return allow(
+        Rule.R2,
+        "Its owner did not opt this image out of training; a training license from them is "
+        "still needed (R8).",
+    )
 
 
 # ---------------------------------------------------------------------------------------- R5
@@ -325,6 +386,10 @@ def split_proceeds(
 # ---------------------------------------------------------------------------------------- R8
 
 
+def _exclusivity(allowed: bool, reason: str) -> TermDecision:
+    return TermDecision(allowed, Rule.R8, reason, LicenseTerm.EXCLUSIVITY)
+
+
 def exclusivity_permits(
     generation: GenerationFacts, offer: OfferFacts, licenses: Iterable[UsageGrant]
 ) -> Decision:
@@ -335,15 +400,15 @@ def exclusivity_permits(
     """
     held = [grant for grant in licenses if grant.subject_id == generation.id and not grant.revoked]
     if any(grant.exclusive for grant in held):
-        return refuse(Rule.R8, "This image is licensed exclusively; no other license is sold.")
+        return _exclusivity(False, "This image is licensed exclusively; no other license is sold.")
     if offer.exclusive and held:
-        return refuse(
-            Rule.R8,
+        return _exclusivity(
+            False,
             "Someone already holds a license on this image, so it cannot be licensed exclusively.",
         )
     if offer.exclusive:
-        return allow(Rule.R8, "Nobody holds a license on this image, so one may hold it alone.")
-    return allow(Rule.R8, "No exclusive license holds this image.")
+        return _exclusivity(True, "Nobody holds a license on this image, so one may hold it alone.")
+    return _exclusivity(True, "No exclusive license holds this image.")
 
 
 def may_view_license(user_id: uuid.UUID | None, license_: UsageGrant) -> Decision:
@@ -366,12 +431,29 @@ def owner_after_license(generation: GenerationFacts, grant: UsageGrant) -> Owner
 
 
 def grant_permits(grant: UsageGrant, purpose: Purpose, *, at: datetime) -> Decision:
-    """R8: a license permits exactly the purposes it names, while it is in force."""
-    if not grant.in_force(at):
-        return refuse(Rule.R8, "This license is not in force.")
-    if purpose in grant.purposes:
-        return allow(Rule.R8, f"The license grants {purpose.value} use.")
-    return refuse(Rule.R8, f"The license does not grant {purpose.value} use.")
+    """R8: a license permits exactly the purposes it names, while it is in force; the other
+    terms (territory, copy cap, attribution) are decided by `rights.terms.license_permits`."""
+    in_force = license_in_force(grant, at=at)
+    if not in_force.allowed:
+        return in_force
+    return purpose_permits(grant, purpose)
+
+
+# ---------------------------------------------------------------------------------------- R9
+
+
+def disclosure_permits(keeps_disclosure: bool, *, derivative: bool) -> Decision:
+    """R9: a Hallmark image, re-published or made into a derivative (a tracing, an edit), keeps
+    its AI disclosure: the derivative carries the original's credentials as an ingredient."""
+    what = "A derivative of a Hallmark image" if derivative else "A Hallmark image"
+    if not keeps_disclosure:
+        return refuse(
+            Rule.R9,
+            f"{what} may not be published without its AI disclosure: sign it with the original "
+            "as its ingredient (hallmark derive) so it still says it is AI-made, by which "
+            "model, owned by whom.",
+        )
+    return allow(Rule.R9, f"{what} is published with its AI disclosure kept.")
 
 
 # --------------------------------------------------------------------------------------- R11

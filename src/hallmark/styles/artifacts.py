@@ -102,7 +102,7 @@ def model_folder(instance: Instance, artifact_sha256: str) -> Path:
     return folder
 
 
-def newest_checkpoint(folder: Path) -> tuple[Path, int] | None:
+def newest_training_checkpoint(folder: Path) -> tuple[Path, int] | None:
     """The checkpoint with the highest step anywhere in a training folder, and its step."""
     found: list[tuple[int, Path]] = []
     for state in folder.rglob(STATE):
@@ -131,7 +131,7 @@ def restore_checkpoint(instance: Instance, folder: Path, checkpoint: StoredCheck
     """Put a stored checkpoint back in a training folder that lacks it (a new host, or a
     folder lost with its disk); whether anything was restored."""
     target = folder / checkpoint.path
-    present = newest_checkpoint(folder)
+    present = newest_training_checkpoint(folder)
     if present is not None and present[1] >= checkpoint.step:
         return False
     if not target.resolve().is_relative_to(folder.resolve()):

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
+from pathlib import Path
 
 from fastapi import APIRouter, status
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
-from hallmark.deps import CurrentUser, OptionalUser, SessionDep
+from hallmark.accounts.models import User
+from hallmark.deps import CurrentUser, InstanceDep, OptionalUser, SessionDep
+from hallmark.instance import Instance
 from hallmark.schemas import Limit, Offset
-from hallmark.styles import service
+from hallmark.styles import export, service
 from hallmark.styles.schemas import StyleCreate, StylePage, StylePublic, StylePublish
 
 router = APIRouter(prefix="/api/styles", tags=["styles"])
@@ -72,3 +79,34 @@ def publish_style(
 def unpublish_style(style_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> StylePublic:
     """Make your style private again; images already made stay yours (R5)."""
     return StylePublic.from_model(service.unpublish_style(session, user, style_id))
+
+
+def export_response(
+    session: SessionDep, instance: Instance, user: User, style_id: uuid.UUID
+) -> FileResponse:
+    """The style's export as a zip written to a temporary file, streamed, then removed."""
+    descriptor, name = tempfile.mkstemp(prefix="hallmark-export-", suffix=".zip")
+    os.close(descriptor)
+    try:
+        filename = export.export_style(session, instance, user, style_id, Path(name))
+    except BaseException:
+        os.unlink(name)
+        raise
+    return FileResponse(
+        name,
+        media_type="application/zip",
+        filename=filename,
+        background=BackgroundTask(os.unlink, name),
+    )
+
+
+@router.get(
+    "/{style_id}/export",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+def export_style(
+    style_id: uuid.UUID, user: CurrentUser, session: SessionDep, instance: InstanceDep
+) -> FileResponse:
+    """Your trained style as a zip: diffusers and kohya LoRA files, manifest, signed ownership."""
+    return export_response(session, instance, user, style_id)

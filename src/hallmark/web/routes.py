@@ -281,10 +281,13 @@ def who_owns_what(request: Request, session: SessionDep) -> HTMLResponse:
     """The "Who owns what" help page, written from the rules and policy data the advisor uses."""
     context = {
         "title": guide.TITLE,
-        "intro": guide.INTRO,
-        "rules": [(rule.value, rule.summary) for rule in Rule],
+        "intro": guide.inline_parts(guide.INTRO),
+        "rules": [(rule.value, guide.inline_parts(rule.summary)) for rule in Rule],
         "headers": guide.HEADERS,
-        "rows": guide.guide_rows(load_policies()),
-        "copyright_note": COPYRIGHT_NOTE,
+        "rows": [
+            [cell if cell.startswith("https://") else guide.inline_parts(cell) for cell in row]
+            for row in guide.guide_rows(load_policies())
+        ],
+        "copyright_note": guide.inline_parts(COPYRIGHT_NOTE),
     }
     return render(request, "ownership.html", context, user=page_user(request, session))

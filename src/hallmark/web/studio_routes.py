@@ -19,6 +19,7 @@ from hallmark.jobs import service as jobs
 from hallmark.jobs.models import Job, JobKind
 from hallmark.rate_limits import RateLimiter
 from hallmark.styles import service as styles
+from hallmark.styles.routes import export_response
 from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
 from hallmark.web.style_tools import owner_tools
 
@@ -212,6 +213,17 @@ def publish(
         return render(request, "home.html", {"error": FORGED_FORM}, user=user, status_code=403)
     styles.publish_style(session, user, style_id, accept_platform_license=accept_platform_license)
     return RedirectResponse(f"/create?style={style_id}", status_code=303)
+
+
+@router.get("/styles/{style_id}/export", response_model=None)
+def export_style(
+    style_id: uuid.UUID, request: Request, session: SessionDep, instance: InstanceDep
+) -> Response:
+    """Download my trained style in the formats other tools load, as in the API."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    return export_response(session, instance, user, style_id)
 
 
 @router.get("/create", response_class=HTMLResponse, response_model=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -22,6 +23,18 @@ class Outcome(StrEnum):
 
 class PolicyError(ValueError):
     """A policy file that cannot be trusted to answer anything: which file, which field, why."""
+
+
+@dataclass(frozen=True)
+class FreePlanTerms:
+    """How a service licenses images to someone who does not pay, where that differs."""
+
+    clause: str
+    license_name: str
+    license_url: str
+    output_owner: str  # "creator", "service" or "unknown"
+    commercial_use: Outcome
+    attribution_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,11 @@ class PolicyVersion:
     revenue_cap_usd: int | None = None
     large_company_revenue_usd: int | None = None
     large_company_plans: tuple[str, ...] = ()
+    # Training a derivative (a fine-tune or LoRA) of the model that made the image, where the
+    # terms treat it apart from training other models.
+    train_derivatives: Outcome = Outcome.UNKNOWN
+    train_derivatives_condition: str | None = None
+    free_plan: FreePlanTerms | None = None
 
     def in_force(self, on: date) -> bool:
         """Whether these terms applied on a day."""
@@ -96,8 +114,10 @@ def parse_policy(name: str, data: dict[str, Any]) -> ServicePolicy:
         try:
             commercial = Outcome(raw["commercial_use"])
             training = Outcome(raw.get("train_other_models", "unknown"))
+            derivatives = Outcome(raw.get("train_derivatives", "unknown"))
         except ValueError as error:
             raise fail(where, f"{error}; outcomes are {[o.value for o in Outcome]}") from None
+        free_plan = _free_plan(raw["free_plan"], fail, where) if "free_plan" in raw else None
         versions.append(
             PolicyVersion(
                 effective_from=raw["effective_from"],
@@ -116,6 +136,9 @@ def parse_policy(name: str, data: dict[str, Any]) -> ServicePolicy:
                 revenue_cap_usd=raw.get("revenue_cap_usd"),
                 large_company_revenue_usd=raw.get("large_company_revenue_usd"),
                 large_company_plans=tuple(raw.get("large_company_plans", ())),
+                train_derivatives=derivatives,
+                train_derivatives_condition=raw.get("train_derivatives_condition"),
+                free_plan=free_plan,
             )
         )
     if not versions:
@@ -125,6 +148,32 @@ def parse_policy(name: str, data: dict[str, Any]) -> ServicePolicy:
         if earlier.effective_until is None or earlier.effective_until >= later.effective_from:
             raise fail("versions", "dated versions overlap; give the earlier an effective_until")
     return ServicePolicy(data["service"], data["name"], tuple(ordered))
+
+
+def _free_plan(
+    raw: dict[str, Any], fail: Callable[[str, str], PolicyError], where: str
+) -> FreePlanTerms:
+    """A version's free-plan terms, refusing missing or malformed fields by name."""
+    where = f"{where}.free_plan"
+    for key in ("clause", "license_name", "license_url", "output_owner", "commercial_use"):
+        if key not in raw:
+            raise fail(f"{where}.{key}", "missing")
+    if raw["output_owner"] not in _OWNERS:
+        raise fail(f"{where}.output_owner", f"one of {sorted(_OWNERS)}")
+    if not str(raw["license_url"]).startswith("https://"):
+        raise fail(f"{where}.license_url", "an https:// address of the license text")
+    try:
+        commercial = Outcome(raw["commercial_use"])
+    except ValueError as error:
+        raise fail(where, f"{error}; outcomes are {[o.value for o in Outcome]}") from None
+    return FreePlanTerms(
+        clause=raw["clause"],
+        license_name=raw["license_name"],
+        license_url=raw["license_url"],
+        output_owner=raw["output_owner"],
+        commercial_use=commercial,
+        attribution_required=bool(raw.get("attribution_required", False)),
+    )
 
 
 @functools.cache
