@@ -231,6 +231,19 @@ ROWS = [
         json_call("POST", "/api/styles/{R}/generate", lambda w: {"prompt": "x"}),
         (401, 202, 404, 404),
     ),
+    # The world's styles have no weights: past the rules, the owner's export is a 409.
+    Row(
+        "GET",
+        "/api/styles/{style_id}/export",
+        json_call("GET", "/api/styles/{R}/export"),
+        (401, 409, 404, 404),
+    ),
+    Row(
+        "GET",
+        "/api/styles/{style_id}/export",
+        json_call("GET", "/api/styles/{S}/export"),
+        (401, 409, 403, 403),
+    ),
     Row("GET", "/api/generations", json_call("GET", "/api/generations"), (401, 200, 200, 200)),
     Row(
         "GET",
@@ -328,6 +341,52 @@ ROWS = [
         (404, 200, 200, 404),
     ),
     Row("POST", "/api/verify", verify_call, (200, 200, 200, 200)),
+    Row("GET", "/api/gallery", json_call("GET", "/api/gallery"), (200, 200, 200, 200)),
+    Row(
+        "GET", "/api/gallery/styles", json_call("GET", "/api/gallery/styles"), (200, 200, 200, 200)
+    ),
+    Row(
+        "GET",
+        "/api/styles/{style_id}/previews",
+        json_call("GET", "/api/styles/{R}/previews"),
+        (404, 200, 404, 404),
+    ),
+    Row(
+        "PUT",
+        "/api/styles/{style_id}/previews",
+        json_call("PUT", "/api/styles/{S}/previews", lambda w: {"generation_ids": [w.ids["G"]]}),
+        (401, 200, 403, 403),
+    ),
+    Row(
+        "PUT",
+        "/api/generations/{generation_id}/listing",
+        json_call("PUT", "/api/generations/{G}/listing"),
+        (401, 200, 403, 404),
+    ),
+    Row(
+        "DELETE",
+        "/api/generations/{generation_id}/listing",
+        json_call("DELETE", "/api/generations/{G}/listing"),
+        (401, 204, 403, 404),
+    ),
+    Row(
+        "GET",
+        "/api/generations/{generation_id}/preview",
+        json_call("GET", "/api/generations/{G}/preview"),
+        (404, 200, 404, 404),
+    ),
+    Row(
+        "GET",
+        "/api/styles/{style_id}/usage",
+        json_call("GET", "/api/styles/{S}/usage"),
+        (401, 200, 403, 403),
+    ),
+    Row(
+        "GET",
+        "/api/styles/{style_id}/usage.csv",
+        json_call("GET", "/api/styles/{R}/usage.csv"),
+        (401, 200, 404, 404),
+    ),
 ]
 
 

@@ -26,6 +26,7 @@ from hallmark.compute import compute_threads, size_compute_threads
 from hallmark.config import Settings, get_settings
 from hallmark.db import is_lock_timeout
 from hallmark.errors import AppError, Overloaded, TooManyRequests
+from hallmark.gallery.routes import router as gallery_router
 from hallmark.generations.routes import router as generations_router
 from hallmark.health import HealthCheck
 from hallmark.instance import Instance
@@ -47,6 +48,8 @@ from hallmark.serving import (
 )
 from hallmark.storage import BlobStoreError
 from hallmark.styles.routes import router as styles_router
+from hallmark.usage.routes import router as usage_router
+from hallmark.web.gallery_routes import router as gallery_pages_router
 from hallmark.web.market_routes import router as market_pages_router
 from hallmark.web.routes import router as web_router
 from hallmark.web.studio_routes import router as studio_pages_router
@@ -207,12 +210,15 @@ def create_app(
         styles_router,
         generations_router,
         licensing_router,
+        gallery_router,
+        usage_router,
         provenance_router,
         advice_router,
         jobs_router,
         web_router,
         studio_pages_router,
         market_pages_router,
+        gallery_pages_router,
     ):
         app.include_router(router)
 

@@ -3,6 +3,7 @@
 from hallmark.accounts.models import ApiToken, User
 from hallmark.artworks.models import Artwork
 from hallmark.db import Base
+from hallmark.gallery.models import GalleryListing, StylePreview
 from hallmark.generations.models import Generation
 from hallmark.jobs.models import Job
 from hallmark.ledger.models import LedgerEntry
@@ -16,6 +17,7 @@ __all__ = [
     "ApiToken",
     "Artwork",
     "CopyClaim",
+    "GalleryListing",
     "Generation",
     "ImageFingerprint",
     "Job",
@@ -24,6 +26,7 @@ __all__ = [
     "LicenseOffer",
     "OwnershipAcknowledgement",
     "StyleModel",
+    "StylePreview",
     "StyleTrainingWork",
     "User",
     "metadata",

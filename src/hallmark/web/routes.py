@@ -20,6 +20,7 @@ from hallmark.deps import (
     user_for_bearer,
 )
 from hallmark.errors import AppError, NotAuthenticated
+from hallmark.gallery import service as gallery
 from hallmark.provenance.service import verify_file
 from hallmark.rate_limits import RateLimiter
 from hallmark.rights import guide
@@ -115,6 +116,7 @@ def home(request: Request, session: SessionDep) -> HTMLResponse:
     user = page_user(request, session)
     styles, _ = list_public_styles(session, limit=60)
     owners = accounts.usernames_of(session, {s.owner_id for s in styles})
+    previews = gallery.previews_of_public_models(session, styles)
     cards = [
         {
             "id": s.id,
@@ -122,6 +124,7 @@ def home(request: Request, session: SessionDep) -> HTMLResponse:
             "owner_username": owners.get(s.owner_id, "?"),
             "description": s.description,
             "engine": s.engine,
+            "previews": previews.get(s.id, []),
         }
         for s in styles
     ]

@@ -19,9 +19,9 @@ from hallmark.jobs import service as jobs
 from hallmark.jobs.models import Job, JobKind
 from hallmark.rate_limits import RateLimiter
 from hallmark.styles import service as styles
-from hallmark.styles.models import StyleModel
 from hallmark.styles.routes import export_response
 from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
+from hallmark.web.style_tools import create_page_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -233,16 +233,7 @@ def create_page(style: uuid.UUID, request: Request, session: SessionDep) -> Resp
     if user is None:
         return to_login(request)
     found = styles.get_visible_style(session, user, style)
-    return render(request, "create.html", _create_context(session, user, found), user=user)
-
-
-def _create_context(session: SessionDep, user: User, style: StyleModel) -> dict[str, Any]:
-    """The create page's style, and for someone else's the ownership notice of the rules (R4)
-    with whether this person still has to acknowledge it."""
-    found = styles.notice_for_viewer(session, user, style)
-    notice, acknowledged = found if found else (None, True)
-    mine = style.owner_id == user.id
-    return {"style": style, "notice": notice, "acknowledged": acknowledged, "mine": mine}
+    return render(request, "create.html", create_page_context(session, user, found), user=user)
 
 
 @router.post("/create", response_class=HTMLResponse, response_model=None)
@@ -264,7 +255,7 @@ def create(
     if user is None:
         return to_login(request)
     found = styles.get_visible_style(session, user, style_id)
-    context = _create_context(session, user, found)
+    context = create_page_context(session, user, found)
     if not form_is_genuine(request, csrf_token):
         return refused(request, "create.html", user, FORGED_FORM, **context)
     limiter: RateLimiter = request.app.state.generation_limiter

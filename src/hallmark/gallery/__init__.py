@@ -1,0 +1,1 @@
+"""The gallery: public models with their chosen previews, and images listed for licensing."""
