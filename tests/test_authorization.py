@@ -138,6 +138,20 @@ def verify_call(client: TestClient, world: World, headers: dict[str, str]) -> An
     return client.post("/api/verify", headers=headers, files={"file": ("x.png", png_bytes(7))})
 
 
+def import_call(client: TestClient, world: World, headers: dict[str, str]) -> Any:
+    # Past the sign-in every account may import; this file is no LoRA, which says so.
+    return client.post(
+        "/api/styles/import",
+        headers=headers,
+        files={"file": ("x.safetensors", b"not a tensor file")},
+        data={
+            "name": "Elsewhere",
+            "base_model": "/nonexistent/base",
+            "attest_trained_on_own_works": "true",
+        },
+    )
+
+
 def purchase_call(client: TestClient, world: World, headers: dict[str, str]) -> Any:
     return client.post(
         f"/api/generations/{world.ids['G']}/licenses",
@@ -231,6 +245,7 @@ ROWS = [
         json_call("POST", "/api/styles/{R}/generate", lambda w: {"prompt": "x"}),
         (401, 202, 404, 404),
     ),
+    Row("POST", "/api/styles/import", import_call, (401, 422, 422, 422)),
     # The world's styles have no weights: past the rules, the owner's export is a 409.
     Row(
         "GET",

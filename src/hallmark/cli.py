@@ -491,6 +491,46 @@ def export_style(
     console.print(f"{output}: the model, its manifest and signed OWNERSHIP.txt", highlight=False)
 
 
+@styles_app.command("import")
+def import_style(
+    path: Annotated[Path, typer.Argument(help="A LoRA .safetensors (kohya or diffusers)")],
+    as_user: Annotated[str, typer.Option("--as", help="The artist who owns it")],
+    name: Annotated[str, typer.Option(help="The style's name")],
+    base: Annotated[str, typer.Option(help="The base model it was trained for")],
+    attest: Annotated[
+        bool, typer.Option("--attest", help="It was trained on works I hold the rights to (R2)")
+    ] = False,
+    trigger: Annotated[
+        str | None, typer.Option(help="Default: the file's own trigger phrase")
+    ] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda or mps, for its generations")] = "cpu",
+) -> None:
+    """Import a LoRA you trained elsewhere on your own works: a private style you own."""
+    from hallmark.styles import importing
+
+    if not path.is_file():
+        raise InvalidInput(f"No such file: {path}")
+    with open_instance() as (instance, session):
+        owner = accounts.get_user_by_username(session, as_user)
+        style = importing.import_style(
+            session,
+            instance,
+            owner,
+            path,
+            name=name,
+            base_model=base,
+            attested=attest,
+            trigger=trigger,
+            device=device,
+        )
+        style_id = style.id
+    console.print(
+        f"style '{name.strip()}' ({style_id}) imported: private, ready, owned by @{as_user} "
+        "on your attestation (R2)",
+        highlight=False,
+    )
+
+
 @styles_app.command("verify-export")
 def verify_style_export(
     path: Annotated[Path, typer.Argument(help="An export's .zip", exists=True)],

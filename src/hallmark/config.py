@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * 1024 * 1024
     max_batch_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # An imported LoRA file (a style model trained elsewhere).
+    max_model_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     max_image_pixels: int = 40_000_000
     min_image_side: int = 32
 

@@ -16,7 +16,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 import anyio
 import anyio.to_thread
@@ -36,6 +36,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MULTIPART_OVERHEAD = 64 * 1024
 RETRY_AFTER_SECONDS = 1
 UNLIMITED_PATHS = ("/static/",)
+MODEL_IMPORT_PATH = "/api/styles/import"
 
 
 def size_thread_pool(threads: int) -> None:
@@ -90,8 +91,11 @@ class BodyLimits:
     upload: int
     batch: int
     other: int
+    model: int = 512 * 1024 * 1024  # an imported LoRA file
     # Upload routes that need an account: an anonymous body there is refused before it is read.
-    account_uploads: frozenset[str] = frozenset({"/api/artworks", "/api/artworks/batch"})
+    account_uploads: frozenset[str] = frozenset(
+        {"/api/artworks", "/api/artworks/batch", MODEL_IMPORT_PATH}
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BodyLimits:
@@ -100,6 +104,7 @@ class BodyLimits:
             upload=settings.max_upload_bytes,
             batch=settings.max_batch_bytes,
             other=settings.max_request_bytes,
+            model=settings.max_model_bytes,
         )
 
     def for_path(self, path: str) -> tuple[int, int]:
@@ -108,6 +113,8 @@ class BodyLimits:
             return self.batch, self.batch + MULTIPART_OVERHEAD
         if path in ("/api/artworks", "/api/verify", "/verify"):
             return self.upload, self.upload + MULTIPART_OVERHEAD
+        if path == MODEL_IMPORT_PATH:
+            return self.model, self.model + MULTIPART_OVERHEAD
         return self.other, self.other
 
 
@@ -279,3 +286,16 @@ def read_limited(upload: UploadFile, max_bytes: int) -> bytes:
         name = PurePosixPath((upload.filename or "").replace("\\", "/")).name
         raise PayloadTooLarge(f"'{name}' is over the {max_bytes // (1024 * 1024)} MB limit.")
     return data
+
+
+def spool_limited(upload: UploadFile, max_bytes: int, destination: IO[bytes]) -> int:
+    """Copy an upload to a file, refusing it once it exceeds the limit (runs in a thread); the
+    bytes copied. For files too big to hold in memory, as a model is."""
+    copied = 0
+    while block := upload.file.read(1 << 20):
+        copied += len(block)
+        if copied > max_bytes:
+            name = PurePosixPath((upload.filename or "").replace("\\", "/")).name
+            raise PayloadTooLarge(f"'{name}' is over the {max_bytes // (1024 * 1024)} MB limit.")
+        destination.write(block)
+    return copied

@@ -37,6 +37,7 @@ from hallmark.rights import (
     may_export_model,
     may_generate,
     may_generate_acknowledged,
+    may_import_model,
     may_license_generation,
     may_publish_generation,
     may_register_artwork,
@@ -691,6 +692,16 @@ def test_ownership_notice(viewer: uuid.UUID | None) -> None:
 )
 def test_may_export_model(case: Case) -> None:
     check(may_export_model(actor(case), case.model), case.expect)
+
+
+def test_may_import_model() -> None:
+    """R2: an imported model is the importer's only on their word that its works were theirs."""
+    attested = may_import_model(OWNER, trained_on_own_works_attested=True)
+    unattested = may_import_model(OWNER, trained_on_own_works_attested=False)
+
+    assert attested.allowed and attested.rule == Rule.R2
+    assert not unattested.allowed and unattested.rule == Rule.R2
+    assert "works you hold the rights to" in unattested.reason
 
 
 @table(

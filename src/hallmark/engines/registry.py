@@ -74,6 +74,18 @@ def generation_defaults(name: str) -> dict[str, Any]:
     return dict(engine_class(name).generation_defaults)
 
 
+def generation_defaults_for(name: str, base_model: str) -> dict[str, Any]:
+    """An engine's sampler settings for one base: its own defaults, then what the base samples
+    best with where the engine says (`generation_defaults_for(base_model)`: few steps for a
+    distilled base)."""
+    engine = engine_class(name)
+    per_base = getattr(engine, "generation_defaults_for", None)
+    found = dict(engine.generation_defaults)
+    if per_base is not None and base_model:
+        found.update(per_base(base_model))
+    return found
+
+
 def default_base_model(name: str) -> str:
     """The base model an engine uses when a style names none ("" if it must be given)."""
     return engine_class(name).default_base_model

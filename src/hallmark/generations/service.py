@@ -67,6 +67,8 @@ class GenerationPlan:
     owner_username: str
     ownership_rule: str
     training_artwork_ids: tuple[uuid.UUID, ...]
+    model_provenance: str = "trained"  # or "imported", on the owner's attestation (R2)
+    model_attested_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ def plan_generation(session: Session, maker: User, style: StyleModel) -> Generat
         owner_username=owner.username,
         ownership_rule=ownership.rule.value,
         training_artwork_ids=tuple(work.artwork_id for work in style.training_works),
+        model_provenance=style.provenance,
+        model_attested_at=style.attested_at.isoformat() if style.attested_at else None,
     )
 
 
@@ -143,6 +147,8 @@ def sign_generation(
             f"{instance.settings.resolved_public_url}/api/generations/{generation_id}/offers"
         ),
         software_version=__version__,
+        model_provenance=plan.model_provenance,
+        model_attested_at=plan.model_attested_at,
     )
     signed = sign_generated_image(instance.signing_identity, image, engine_output.mime, credentials)
     info = inspect_image(

@@ -23,7 +23,7 @@ from hallmark.engines import (
     GenerationRequest,
     Progress,
     TrainingStopped,
-    generation_defaults,
+    generation_defaults_for,
 )
 from hallmark.errors import AppError
 from hallmark.generations.service import (
@@ -312,7 +312,10 @@ class JobRunner:
             with transaction(self.factory) as session:
                 maker = UserRepository(session).get(requester_id)
                 style = StyleRepository(session).get(style_id)
-                request = GenerationRequest(**{**generation_defaults(style.engine), **payload})
+                # The engine's defaults, then its base's (few steps for a distilled one), then
+                # what the request asked for.
+                defaults = generation_defaults_for(style.engine, style.base_model)
+                request = GenerationRequest(**{**defaults, **payload})
                 plan = plan_generation(session, maker, style)
                 artifact = load_artifact(self.instance, style)
                 job = JobRepository(session).get_or_none(job_id)

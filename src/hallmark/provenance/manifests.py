@@ -38,6 +38,10 @@ class GenerationCredentials:
     license_url: str
     training_mining: str = "notAllowed"  # or "allowed", the owner's choice
     software_version: str = "0.0.0"
+    # "trained" here on the owner's works, or "imported" on the owner's attestation that it was
+    # trained on works they hold the rights to (R2), given at `model_attested_at`.
+    model_provenance: str = "trained"
+    model_attested_at: str | None = None
 
 
 def generation_manifest(facts: GenerationCredentials, title: str) -> dict[str, Any]:
@@ -50,6 +54,7 @@ def generation_manifest(facts: GenerationCredentials, title: str) -> dict[str, A
             "name": facts.model_name,
             "engine": facts.engine,
             "base_model": facts.base_model,
+            "provenance": facts.model_provenance,
         },
         "owner": {"id": facts.owner_id, "username": facts.owner_username},
         "ownership_rule": facts.ownership_rule,
@@ -57,6 +62,8 @@ def generation_manifest(facts: GenerationCredentials, title: str) -> dict[str, A
         "seed": facts.seed,
         "license": facts.license_url,
     }
+    if facts.model_attested_at is not None:
+        generation["model"]["attested_at"] = facts.model_attested_at
     if facts.prompt is not None:
         generation["prompt"] = facts.prompt
     return {

@@ -159,6 +159,12 @@ class VerificationReport:
                 f"@{owner.get('username')} under {generation.get('ownership_rule')}; prompted by "
                 f"@{generation.get('maker', {}).get('username')}."
             )
+            if model.get("provenance") == "imported":
+                lines.append(
+                    "The model was not trained here: its owner imported it, attesting on "
+                    f"{model.get('attested_at')} that it was trained on works they hold the "
+                    "rights to (R2)."
+                )
             if "prompt" in generation:
                 lines.append(f"Prompt: {generation['prompt']!r}, seed {generation.get('seed')}.")
             lines.append(f"License terms: {generation.get('license')}")

@@ -87,6 +87,21 @@ def may_export_model(user_id: uuid.UUID, model: ModelFacts) -> Decision:
     return refuse(Rule.R2, "Only the model's owner may export it.")
 
 
+def may_import_model(user_id: uuid.UUID, *, trained_on_own_works_attested: bool) -> Decision:
+    """R2: a model trained elsewhere becomes yours only on your word that it was trained on
+    works you hold the rights to; the import records that attestation."""
+    if not trained_on_own_works_attested:
+        return refuse(
+            Rule.R2,
+            "Confirm that the model was trained only on works you hold the rights to "
+            "before importing it.",
+        )
+    return allow(
+        Rule.R2,
+        "You attest the model was trained on works you hold the rights to; it belongs to you.",
+    )
+
+
 def may_train_on(
     user_id: uuid.UUID, artwork: ArtworkFacts, grants: Iterable[UsageGrant], *, at: datetime
 ) -> Decision:

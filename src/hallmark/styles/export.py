@@ -2,8 +2,10 @@
 
 The export is one zip: the LoRA in the engine's own format (diffusers' for diffusers-lora, with
 its adapter metadata), the same weights in kohya's format for UNet base models (what ComfyUI,
-AUTOMATIC1111 and kohya sd-scripts load), `manifest.json` (base model and its hash, training
-settings, the SHA-256 of every training work, trigger words), and `OWNERSHIP.txt`, a statement
+AUTOMATIC1111 and kohya sd-scripts load) or in the naming ComfyUI maps for FLUX, SD3 and Z-Image
+bases (`dit_formats.to_comfyui`), `manifest.json` (which file is for which tool, the base model
+and its hash, training settings, the SHA-256 of every training work, trigger words, and for an
+imported model the owner's attestation), and `OWNERSHIP.txt`, a statement
 of who owns the model and on whose works it was trained, signed by the instance's
 content-credentials key, with that signature and certificate beside it. Weights only: never the
 training works' pixels (the studio engine keeps copies of them in its folder; they stay here).
@@ -34,7 +36,7 @@ from hallmark.errors import Conflict, Forbidden, InvalidInput
 from hallmark.instance import Instance
 from hallmark.provenance.statements import sign_statement, verify_statement
 from hallmark.styles.facts import model_facts
-from hallmark.styles.models import StyleModel, StyleStatus
+from hallmark.styles.models import StyleModel, StyleProvenance, StyleStatus
 from hallmark.styles.service import get_visible_style
 from hallmark.styles.training import load_artifact
 
@@ -45,6 +47,13 @@ SIGNATURE = "OWNERSHIP.txt.sig"
 CERTIFICATE = "OWNERSHIP-certificate.pem"
 README = "README.txt"
 DIFFUSERS_FILE = "diffusers/pytorch_lora_weights.safetensors"
+TOOLS = {
+    "kohya/": "ComfyUI (models/loras, LoraLoader), AUTOMATIC1111 (models/Lora), kohya sd-scripts, "
+    "diffusers (load_lora_weights)",
+    "comfyui/": "ComfyUI (models/loras, LoraLoader), diffusers (load_lora_weights)",
+    "diffusers/": "diffusers (load_lora_weights on the folder)",
+    "studio/": "the Hallmark studio engine, on its shipped base",
+}
 DIFFUSERS_ENGINE = "diffusers-lora"
 STUDIO_ENGINE = "studio"
 STATEMENT_FILES = re.compile(r"^  ([0-9a-f]{64})  (\S+)$", re.MULTILINE)
@@ -118,11 +127,15 @@ def _weights(style: StyleModel, artifact: ModelArtifact, owner: str, work: Path)
     }
     if style.engine != DIFFUSERS_ENGINE:
         return files
+    from hallmark.engines.flow_matching import DIT_FAMILIES
     from hallmark.engines.lora_formats import KohyaDescription, family_of_folder, to_kohya_file
 
     diffusers = artifact.directory / str(artifact.manifest.get("weights", ""))
     if not diffusers.is_file():
         raise Conflict("The style's trained weights are missing from its model folder.")
+    if artifact.manifest.get("architecture") in DIT_FAMILIES:
+        comfyui = _comfyui_file(style, artifact, diffusers, work)
+        return {DIFFUSERS_FILE: diffusers, f"comfyui/{comfyui.name}": comfyui}
     family = family_of_folder(style.base_model, artifact.manifest.get("architecture") == "sdxl")
     kohya = work / f"{_slug(style.name)}.safetensors"
     trigger = str(artifact.manifest.get("trigger", ""))
@@ -139,6 +152,50 @@ def _weights(style: StyleModel, artifact: ModelArtifact, owner: str, work: Path)
     except EngineError as error:
         raise Conflict(f"The style's weights cannot be converted: {error}") from None
     return {DIFFUSERS_FILE: diffusers, f"kohya/{kohya.name}": kohya}
+
+
+def _comfyui_file(style: StyleModel, artifact: ModelArtifact, diffusers: Path, work: Path) -> Path:
+    """A DiT style's transformer LoRA in the naming ComfyUI maps for its family, each module
+    with its alpha (alpha/rank is the scale it was trained or imported at)."""
+    import torch
+    from safetensors.torch import save_file
+
+    from hallmark.engines.dit_formats import PREFIX, to_comfyui
+    from hallmark.engines.lora_formats import adapter_shapes, read_safetensors
+
+    state_dict, metadata = read_safetensors(diffusers)
+    transformer = {key: value for key, value in state_dict.items() if key.startswith(PREFIX)}
+    saved = adapter_shapes(metadata, transformer).get("transformer")
+    if saved is None:
+        raise Conflict("The style's weights hold no transformer LoRA to convert.")
+    trigger = str(artifact.manifest.get("trigger", ""))
+    tensors, written = to_comfyui(
+        transformer,
+        family=str(artifact.manifest["architecture"]),
+        rank=saved.rank,
+        alpha=saved.alpha,
+        base_model_sha256=str(artifact.manifest.get("base_model_sha256", "")),
+        trigger=trigger,
+    )
+    if "lora_adapter_metadata" not in metadata:  # no shared alpha: each module at alpha = rank
+        for key in [key for key in tensors if key.endswith(".alpha")]:
+            down = tensors[key.removesuffix(".alpha") + ".lora_A.weight"]
+            tensors[key] = torch.tensor(float(down.shape[0]))
+    path = work / f"{_slug(style.name)}.safetensors"
+    save_file(tensors, str(path), metadata=written)
+    return path
+
+
+def _provenance(style: StyleModel) -> dict[str, Any]:
+    """How the model came to be: trained here, or imported on its owner's attestation (R2)."""
+    if style.provenance != StyleProvenance.IMPORTED.value:
+        return {"kind": StyleProvenance.TRAINED.value}
+    return {
+        "kind": StyleProvenance.IMPORTED.value,
+        "attested_at": style.attested_at.isoformat() if style.attested_at else None,
+        "attestation": "trained on works the owner holds the rights to",
+        "source_sha256": style.source_sha256,
+    }
 
 
 def export_parts(
@@ -165,6 +222,7 @@ def export_parts(
             "owner": owner,
             "engine": style.engine,
             "trained_at": artifact.manifest.get("created_at") or style.created_at.isoformat(),
+            "provenance": _provenance(style),
         },
         "base_model": base_model_record(style, artifact.manifest),
         "trigger_words": [trigger] if trigger else [],
@@ -180,6 +238,12 @@ def export_parts(
             for work_row in style.training_works
         ],
         "files": {name: _sha256_of(path) for name, path in files.items()},
+        "tools": {
+            name: tool
+            for name in files
+            for folder, tool in TOOLS.items()
+            if name.startswith(folder)
+        },
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return ExportParts(files, manifest)
@@ -191,7 +255,14 @@ def ownership_statement(instance: Instance, manifest: dict[str, Any], manifest_s
     style, works, base = manifest["style"], manifest["training_works"], manifest["base_model"]
     owner = style["owner"]
     others = sorted({work["owner"] for work in works} - {owner})
-    if not works:
+    imported = style.get("provenance", {})
+    if imported.get("kind") == StyleProvenance.IMPORTED.value:
+        provenance = (
+            f"It was not trained here: @{owner} imported it on {imported['attested_at']}, "
+            "attesting that it was trained on works they hold the rights to (the uploaded "
+            f"file's SHA-256: {imported['source_sha256']})."
+        )
+    elif not works:
         provenance = "No training works are recorded for it on this instance."
     elif others:
         licensed = ", ".join(f"@{name}" for name in others)
@@ -236,7 +307,15 @@ def _readme(manifest: dict[str, Any]) -> str:
     kohya = next((name for name in files if name.startswith("kohya/")), None)
     base = manifest["base_model"]
     lines = [f'"{manifest["style"]["name"]}": a style model exported from Hallmark.', ""]
-    if kohya:
+    comfyui = next((name for name in files if name.startswith("comfyui/")), None)
+    if comfyui:
+        lines += [
+            f"{comfyui}: ComfyUI (models/loras, LoraLoader),",
+            "  and diffusers' load_lora_weights(path).",
+            f"{DIFFUSERS_FILE}: diffusers,",
+            "  pipeline.load_lora_weights('diffusers') with the base model below.",
+        ]
+    elif kohya:
         lines += [
             f"{kohya}: ComfyUI (models/loras, LoraLoader), AUTOMATIC1111 (models/Lora),",
             "  kohya sd-scripts, and diffusers' load_lora_weights(path).",

@@ -22,6 +22,14 @@ class StyleStatus(StrEnum):
     FAILED = "failed"
 
 
+class StyleProvenance(StrEnum):
+    """How a style's model came to be: trained here on the owner's works, or imported under the
+    owner's attestation that it was trained on works they hold the rights to (R2)."""
+
+    TRAINED = "trained"
+    IMPORTED = "imported"
+
+
 class StyleModel(IdMixin, CreatedAtMixin, Base):
     """A style model: owned by its trainer (R2), private until published (R5)."""
 
@@ -44,6 +52,13 @@ class StyleModel(IdMixin, CreatedAtMixin, Base):
     # The owner's choices that every image's content credentials carry (R9).
     hide_prompts: Mapped[bool] = mapped_column(default=False, server_default=false())
     allow_ai_training: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Trained here, or imported: then when its owner attested its training works' rights (R2)
+    # and the SHA-256 of the file they uploaded.
+    provenance: Mapped[str] = mapped_column(
+        String(16), default=StyleProvenance.TRAINED.value, server_default="trained"
+    )
+    attested_at: Mapped[datetime | None]
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
 
     training_works: Mapped[list[StyleTrainingWork]] = relationship(
         back_populates="style", cascade="all, delete-orphan", lazy="selectin"

@@ -6,16 +6,18 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from hallmark.accounts.models import User
 from hallmark.deps import CurrentUser, InstanceDep, OptionalUser, SessionDep
 from hallmark.instance import Instance
-from hallmark.schemas import Limit, Offset
-from hallmark.styles import export, service
+from hallmark.schemas import ErrorResponse, Limit, Offset
+from hallmark.serving import spool_limited
+from hallmark.styles import export, importing, service
 from hallmark.styles.schemas import (
     OwnershipNoticePublic,
     StyleCreate,
@@ -41,6 +43,59 @@ def create_style(body: StyleCreate, user: CurrentUser, session: SessionDep) -> S
         hide_prompts=body.hide_prompts,
         allow_ai_training=body.allow_ai_training,
     )
+    return StylePublic.from_model(style)
+
+
+@router.post(
+    "/import",
+    response_model=StylePublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        413: {"model": ErrorResponse, "description": "Over HALLMARK_MAX_MODEL_BYTES"},
+        422: {"model": ErrorResponse, "description": "Not a LoRA, another base, no attestation"},
+    },
+)
+def import_style(
+    user: CurrentUser,
+    session: SessionDep,
+    instance: InstanceDep,
+    file: Annotated[UploadFile, File(description="A LoRA .safetensors (kohya or diffusers)")],
+    name: Annotated[str, Form(min_length=1, max_length=100)],
+    base_model: Annotated[
+        str, Form(max_length=255, description="The base it was trained for, as styles name it")
+    ],
+    attest_trained_on_own_works: Annotated[
+        bool, Form(description="It was trained on works I hold the rights to (R2)")
+    ] = False,
+    description: Annotated[str | None, Form(max_length=2000)] = None,
+    trigger: Annotated[
+        str | None, Form(max_length=100, description="Default: the file's trigger phrase")
+    ] = None,
+    device: Annotated[str, Form(pattern=r"^(cpu|mps|cuda(:\d+)?)$")] = "cpu",
+    hide_prompts: Annotated[bool, Form()] = False,
+    allow_ai_training: Annotated[bool, Form()] = False,
+) -> StylePublic:
+    """Bring a LoRA you trained elsewhere on your own works: a private style you own (R2)."""
+    importing.check_import(
+        session, user, name=name, base_model=base_model, attested=attest_trained_on_own_works
+    )
+    with tempfile.NamedTemporaryFile(prefix="hallmark-import-", suffix=".safetensors") as spool:
+        spool_limited(file, instance.settings.max_model_bytes, spool)
+        spool.flush()
+        style = importing.import_style(
+            session,
+            instance,
+            user,
+            Path(spool.name),
+            name=name,
+            base_model=base_model,
+            attested=attest_trained_on_own_works,
+            description=description,
+            trigger=trigger,
+            device=device,
+            hide_prompts=hide_prompts,
+            allow_ai_training=allow_ai_training,
+        )
     return StylePublic.from_model(style)
 
 

@@ -101,6 +101,10 @@ class StylePublic(BaseModel):
     hide_prompts: bool
     allow_ai_training: bool
     training_set_size: int
+    provenance: str = Field(description="trained here, or imported under attestation (R2)")
+    attested_at: datetime | None = Field(
+        default=None, description="When the owner attested an imported model's training rights"
+    )
     created_at: datetime
     ownership_notice: OwnershipNoticePublic | None = Field(
         default=None, description="For anyone but the owner: whose the images made with it are"
@@ -124,6 +128,8 @@ class StylePublic(BaseModel):
             hide_prompts=style.hide_prompts,
             allow_ai_training=style.allow_ai_training,
             training_set_size=len(style.training_works),
+            provenance=style.provenance,
+            attested_at=style.attested_at,
             created_at=style.created_at,
             ownership_notice=notice,
         )
