@@ -15,11 +15,14 @@ from sqlalchemy.orm import Session
 from hallmark.accounts import service as accounts
 from hallmark.accounts.models import User
 from hallmark.accounts.repository import UserRepository
+from hallmark.advice.service import advise_on_generation
 from hallmark.artworks import service as artworks
 from hallmark.compute import compute_threads, size_compute_threads
 from hallmark.config import get_settings
 from hallmark.db import transaction
 from hallmark.errors import AppError, InvalidInput
+from hallmark.gallery import service as gallery
+from hallmark.gallery.watermark import PreviewCache
 from hallmark.generations import service as generations
 from hallmark.generations.models import Generation
 from hallmark.instance import Instance
@@ -30,12 +33,15 @@ from hallmark.ledger import service as ledger
 from hallmark.licensing import service as licensing
 from hallmark.licensing.models import License
 from hallmark.provenance.service import verify_file
+from hallmark.rights.advisor import Action, UseDetails
 from hallmark.samples import SAMPLE_ARTISTS, sample_works
 from hallmark.samples.edits import COPY_EDITS
 from hallmark.styles import service as styles
+from hallmark.styles.export import export_style, verify_export
 from hallmark.styles.models import StyleModel, StyleStatus
 from hallmark.styles.repository import StyleRepository
 from hallmark.styles.training import style_directory
+from hallmark.usage import service as usage
 
 DEMO_ARTISTS = ("ana", "cleo")
 WORKS_EACH = 6
@@ -255,11 +261,79 @@ def _license(
     return made
 
 
+def _gallery_and_books(
+    session: Session, instance: Instance, made: list[Generation], console: Console
+) -> None:
+    """Step 8: ana shows her model in the gallery, reads its usage register and her statement;
+    cleo asks what her license lets her do."""
+    ana, cleo = _user(session, "ana"), _user(session, "cleo")
+    style_id = made[0].style_id
+    console.rule("8. The gallery, the usage register and ana's earnings")
+    gallery.set_gallery_choices(
+        session, ana, style_id, preview_ids=[made[0].id], listed_ids=[made[1].id]
+    )
+    out = instance.settings.data_dir / "demo"
+    preview = gallery.preview_bytes(
+        session, instance.blobs, PreviewCache(out / "previews"), None, made[1].id
+    )
+    (out / f"preview-{made[1].id}.jpg").write_bytes(preview)
+    console.print(
+        f"  ana chooses a preview and lists the other image; anyone sees it watermarked: "
+        f"preview-{made[1].id}.jpg ({len(preview) // 1024} KiB, the clean file only under a "
+        "license)"
+    )
+    _style, entries, total = usage.usage_register(session, ana, style_id)
+    console.print(f"  ana's usage register ({total} images made with her model):")
+    for entry in entries:
+        bought = ", ".join(
+            f"licensed to @{use.licensee_username} ({', '.join(use.purposes)})"
+            for use in entry.licenses
+        )
+        console.print(
+            f"    {entry.created_at:%Y-%m-%d %H:%M}  @{entry.maker_username}  "
+            f"'{entry.prompt}'  {bought or 'not licensed'}",
+            highlight=False,
+        )
+    for row in licensing.earnings_by_model_and_month(session, ana):
+        console.print(
+            f"  ana's {row.month} on '{row.style_name}': {row.sales} sales, gross "
+            f"{row.gross_minor / 100:.2f}, platform's share {row.platform_share_minor / 100:.2f}, "
+            f"hers {row.net_minor / 100:.2f} {row.currency}"
+        )
+    abroad = advise_on_generation(
+        session,
+        cleo,
+        made[0].id,
+        Action.COMMERCIAL_USE,
+        UseDetails(territory="JP", copies=2_000_000),
+    )
+    console.print(
+        f"  cleo asks whether she may print 2,000,000 copies in Japan: "
+        f"{abroad.answer.outcome.value}: {abroad.answer.reason}",
+        highlight=False,
+    )
+
+
+def _export(session: Session, instance: Instance, style_id: uuid.UUID, console: Console) -> None:
+    """Step 9: ana takes her model with her; anyone can check the signed statement in it."""
+    console.rule("9. ana exports her model (R2: it is hers to take)")
+    out = instance.settings.data_dir / "demo"
+    destination = out / "model-export.zip"
+    export_style(session, instance, _user(session, "ana"), style_id, destination)
+    check = verify_export(instance, destination.read_bytes())
+    console.print(
+        f"  {destination.name}: the LoRA, its manifest (the base model's hash, the training "
+        f"works' hashes, never their pixels) and OWNERSHIP.txt signed by this instance; "
+        f"checked: {check.reason}",
+        highlight=False,
+    )
+
+
 def _verify(
     session: Session, instance: Instance, made: Generation, original: Image.Image, console: Console
 ) -> None:
-    """Step 8: anyone checks a file's content credentials."""
-    console.rule("8. Anyone verifies a file (R9)")
+    """Step 10: anyone checks a file's content credentials."""
+    console.rule("10. Anyone verifies a file (R9)")
     signed = verify_file(session, instance, instance.blobs.get(made.sha256))
     console.print(f"  {made.id}.png:")
     for line in signed.in_plain_words().splitlines()[:4]:
@@ -304,12 +378,18 @@ def run_demo(console: Console, training_steps: int | None = None) -> None:
         made_ids = _check_finished(run_here(instance, generation.id)).result["generation_ids"]
         with transaction(instance.sessions) as session:
             made = _license(session, instance, [uuid.UUID(i) for i in made_ids], console)
+            _gallery_and_books(session, instance, made, console)
+            _export(session, instance, style_id, console)
         with transaction(instance.sessions, read_only=True) as session:
             _verify(session, instance, made[0], original, console)
 
     console.rule("Where to look")
     console.print(f"  data directory: {instance.settings.data_dir}")
-    console.print(f"  images and the license certificate: {instance.settings.data_dir / 'demo'}")
+    console.print(
+        f"  images, the license certificate, the watermarked preview and the model export: "
+        f"{instance.settings.data_dir / 'demo'}"
+    )
+    console.print("  the pages: /gallery, a model's page (its usage register), /earnings")
     console.print("  run `make serve` and open http://127.0.0.1:8000/docs for the API")
     console.print("  `.venv/bin/hallmark artworks list --as ana` lists ana's works")
     console.print("  `.venv/bin/hallmark verify FILE` checks any image's content credentials")

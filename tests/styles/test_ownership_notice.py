@@ -128,3 +128,26 @@ def test_an_unpublished_or_private_model_refuses_before_any_acknowledgement(
     )
     assert_error(hidden, 404, "not_found")  # a private model does not exist for others (R5)
     assert client.get(f"/api/styles/{style_id}", headers=ben).status_code == 404
+
+
+def test_the_public_list_carries_each_models_notice_as_the_single_read_does(
+    client: TestClient,
+) -> None:
+    ana, ben = sign_up(client, "ana"), sign_up(client, "ben")
+    style_id = published_style(client, ana)
+    single = client.get(f"/api/styles/{style_id}", headers=ben).json()["ownership_notice"]
+
+    def listed(headers: dict[str, str]) -> Any:
+        items = client.get("/api/styles/public", headers=headers).json()["items"]
+        return next(item for item in items if item["id"] == style_id)["ownership_notice"]
+
+    assert listed(ana) is None
+    assert listed(ben) == single
+    assert listed({})["owner_username"] == "ana"
+    acknowledged = client.post(
+        f"/api/styles/{style_id}/generate",
+        headers=ben,
+        json={"prompt": "a harbour", "acknowledge_ownership": True},
+    )
+    assert acknowledged.status_code == 202, acknowledged.text
+    assert listed(ben)["acknowledgement_required"] is False

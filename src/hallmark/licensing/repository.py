@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -96,6 +97,21 @@ class LicensingRepository(Repository[License]):
             LicenseOffer.style_id == style_id, LicenseOffer.withdrawn_at.is_(None)
         )
         return list(self.session.scalars(query.order_by(LicenseOffer.created_at, LicenseOffer.id)))
+
+    def open_offers_on_models(
+        self, style_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[LicenseOffer]]:
+        """Offers not withdrawn on every image of each model, oldest first, in one query."""
+        found: dict[uuid.UUID, list[LicenseOffer]] = {style_id: [] for style_id in style_ids}
+        if not style_ids:
+            return found
+        query = select(LicenseOffer).where(
+            LicenseOffer.style_id.in_(style_ids), LicenseOffer.withdrawn_at.is_(None)
+        )
+        for offer in self.session.scalars(query.order_by(LicenseOffer.created_at, LicenseOffer.id)):
+            assert offer.style_id is not None
+            found[offer.style_id].append(offer)
+        return found
 
     def offers_of_owner(self, owner_id: uuid.UUID) -> list[LicenseOffer]:
         """Every offer an owner made, newest first."""

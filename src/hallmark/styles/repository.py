@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -57,6 +58,18 @@ class StyleRepository(Repository[StyleModel]):
             OwnershipAcknowledgement.style_id == style_id,
         )
         return self.session.scalar(query) is not None
+
+    def acknowledged_among(
+        self, user_id: uuid.UUID, style_ids: Collection[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Which of the models the user already acknowledged (R4), in one query."""
+        if not style_ids:
+            return set()
+        query = select(OwnershipAcknowledgement.style_id).where(
+            OwnershipAcknowledgement.user_id == user_id,
+            OwnershipAcknowledgement.style_id.in_(style_ids),
+        )
+        return set(self.session.scalars(query))
 
     def record_acknowledgement(self, user_id: uuid.UUID, style_id: uuid.UUID) -> None:
         """Record the user's acknowledgement for the model; a second one changes nothing."""

@@ -111,11 +111,20 @@ def list_my_styles(
 
 
 @router.get("/public", response_model=StylePage)
-def list_public_styles(session: SessionDep, limit: Limit = 50, offset: Offset = 0) -> StylePage:
-    """Published style models anyone may browse."""
+def list_public_styles(
+    session: SessionDep, user: OptionalUser, limit: Limit = 50, offset: Offset = 0
+) -> StylePage:
+    """Published style models anyone may browse, each with whose its images will be (R4)."""
     items, total = service.list_public_styles(session, limit=limit, offset=offset)
+    notices = service.notices_for_viewer(session, user, items)
     return StylePage(
-        items=[StylePublic.from_model(s) for s in items], total=total, limit=limit, offset=offset
+        items=[
+            StylePublic.from_model(s, OwnershipNoticePublic.for_viewer(notices.get(s.id)))
+            for s in items
+        ],
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 

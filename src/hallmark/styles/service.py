@@ -213,6 +213,34 @@ def notice_for_viewer(
     return notice, has_acknowledged_ownership(session, viewer, style)
 
 
+def notices_for_viewer(
+    session: Session, viewer: User | None, styles: Sequence[StyleModel]
+) -> dict[uuid.UUID, tuple[rights.OwnershipNotice, bool]]:
+    """`notice_for_viewer` for a page of styles, in three queries whatever its length; the
+    viewer's own styles are absent."""
+    others = [style for style in styles if viewer is None or style.owner_id != viewer.id]
+    owners = UserRepository(session).get_many({style.owner_id for style in others})
+    sold = [style.id for style in others if rights.platform_may_sell(model_facts(style)).allowed]
+    offers = LicensingRepository(session).open_offers_on_models(sold)
+    acknowledged = (
+        StyleRepository(session).acknowledged_among(viewer.id, [s.id for s in others])
+        if viewer is not None
+        else set()
+    )
+    found = {}
+    for style in others:
+        options = [license_option(offer) for offer in offers.get(style.id, [])]
+        notice = rights.ownership_notice(
+            viewer.id if viewer else None,
+            model_facts(style),
+            owners[style.owner_id].username,
+            options,
+        )
+        if notice is not None:
+            found[style.id] = (notice, style.id in acknowledged)
+    return found
+
+
 def has_acknowledged_ownership(session: Session, user: User | None, style: StyleModel) -> bool:
     """Whether the user already acknowledged that the style's images are its owner's (R4)."""
     return user is not None and StyleRepository(session).has_acknowledged(user.id, style.id)
