@@ -128,14 +128,14 @@ def test_two_workers_never_claim_the_same_job(studio: Studio) -> None:
 
 
 def test_a_worker_killed_mid_training_is_replaced_and_the_job_resumes(studio: Studio) -> None:
-    job_id = studio.submit_training(steps=300, checkpoint_every=2)
+    job_id = studio.submit_training(steps=24, checkpoint_every=2)
     env = {
         **os.environ,
         "HALLMARK_DATA_DIR": str(studio.settings.data_dir),
         "HALLMARK_DATABASE_URL": studio.settings.resolved_database_url,
         "HALLMARK_QUEUE": studio.settings.queue,
         "HALLMARK_HEARTBEAT_SECONDS": "0.3",
-        "HALLMARK_JOB_STALE_SECONDS": "5",
+        "HALLMARK_JOB_STALE_SECONDS": "2",
         "HALLMARK_GENERATION_WORKERS": "0",
     }
 

@@ -109,7 +109,7 @@ def signed_image_from_the_api(url: str, folder: Path) -> Path:
         job = api.post(
             f"/api/styles/{style['id']}/generate",
             headers=tokens["ben"],
-            json={"prompt": "a red sun over a blue sea", "steps": 4},
+            json={"prompt": "a red sun over a blue sea", "steps": 4, "acknowledge_ownership": True},
         ).json()
         done = wait(api, job["id"], tokens["ben"])
         assert done["state"] == "succeeded", done

@@ -60,7 +60,7 @@ def published_style_with_images(url: str) -> tuple[str, dict[str, dict[str, str]
         job = api.post(
             f"/api/styles/{style['id']}/generate",
             headers=tokens["hal"],
-            json={"prompt": "a red sun over a blue sea", "steps": 4},
+            json={"prompt": "a red sun over a blue sea", "steps": 4, "acknowledge_ownership": True},
         ).json()
         assert wait(api, job["id"], tokens["hal"])["state"] == "succeeded"
         api.post(
