@@ -124,6 +124,13 @@ def test_demo_tour_runs_and_shows_the_rules(tmp_path: Path) -> None:
     assert "signed by a certificate this studio trusts" in result.stdout
     assert "refused under R2" in result.stdout
     assert result.stdout.count("step 8/8") == 1  # the last step is shown once, not twice
+    assert "licensed to @cleo" in result.stdout  # the usage register
+    assert "platform's share 3.00, hers 52.00 EUR" in result.stdout
+    assert "2,000,000 copies in Japan: not allowed" in result.stdout
+    assert "checked: " in result.stdout and "model-export.zip" in result.stdout
+    demo = tmp_path / "data" / "demo"
+    assert zipfile.is_zipfile(demo / "model-export.zip")
+    assert any(demo.glob("preview-*.jpg"))
     rerun = run_hallmark(tmp_path / "data", "demo", timeout=600)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "already exists" in rerun.stdout

@@ -309,7 +309,7 @@ def _gallery_and_books(
     )
     console.print(
         f"  cleo asks whether she may print 2,000,000 copies in Japan: "
-        f"{abroad.answer.outcome.value}: {abroad.answer.reason}",
+        f"{abroad.answer.outcome.value.replace('_', ' ')}: {abroad.answer.reason}",
         highlight=False,
     )
 
