@@ -108,3 +108,17 @@ def newest_checkpoint(root: Path) -> Path | None:
         if folder.name.startswith(STEP_PREFIX) and is_checkpoint(folder)
     ]
     return max(found, key=lambda folder: int(folder.name[len(STEP_PREFIX) :]), default=None)
+
+
+def resume_run(
+    root: Path, model: Any, optimizer: Any, seed: int, *, weights: str, adapter: str
+) -> tuple[int, RunState]:
+    """A run's state seeded from `seed`, moved on to root's newest checkpoint if a run was
+    interrupted; the step it starts from (0 for a new run)."""
+    import torch
+
+    run = RunState(optimizer, torch.Generator().manual_seed(seed), random.Random(seed))
+    checkpoint = newest_checkpoint(root)
+    if checkpoint is None:
+        return 0, run
+    return load_checkpoint(checkpoint, model, run, weights=weights, adapter=adapter), run

@@ -41,8 +41,7 @@ from hallmark.engines.base import (
 )
 from hallmark.engines.checkpoints import (
     RunState,
-    load_checkpoint,
-    newest_checkpoint,
+    resume_run,
     save_checkpoint,
     step_folder,
 )
@@ -292,7 +291,7 @@ class DiffusersLoraEngine:
         if config.gradient_checkpointing:
             unet.enable_gradient_checkpointing()
         parameters = [p for p in unet.parameters() if p.requires_grad]
-        optimizer = self._optimizer(parameters, config)
+        optimizer = self.make_optimizer(parameters, config)
 
         # 3. Cache latents and prompt embeddings once per work (and per mirror image).
         examples = self._cache_examples(pipeline, images, config, sdxl)
@@ -303,16 +302,17 @@ class DiffusersLoraEngine:
             by_bucket[tuple(example.latents.shape)].append(number)
 
         # 4. Resume from the newest checkpoint, if a run was interrupted.
-        start = 0
-        generator = torch.Generator().manual_seed(config.seed)
-        picker = random.Random(config.seed)
-        run = RunState(optimizer, generator, picker)
-        checkpoint = newest_checkpoint(config.output_dir / CHECKPOINTS)
-        if checkpoint is not None:
-            start = load_checkpoint(
-                checkpoint, unet, run, weights=CHECKPOINT_WEIGHTS, adapter=ADAPTER
-            )
+        start, run = resume_run(
+            config.output_dir / CHECKPOINTS,
+            unet,
+            optimizer,
+            config.seed,
+            weights=CHECKPOINT_WEIGHTS,
+            adapter=ADAPTER,
+        )
+        if start:
             on_progress(Progress(start, config.steps, None, None, f"resumed from step {start}"))
+        generator, picker = run.generator, run.picker
 
         # 5. The loop: noise a cached latent, predict the noise, weight by min-SNR, step.
         scheduler = pipeline.scheduler
@@ -323,7 +323,7 @@ class DiffusersLoraEngine:
         unet.train()
         for step in range(start, config.steps):
             if should_stop():
-                self._save_checkpoint(config, unet, run, step)
+                self.save_step_checkpoint(config, unet, run, step)
                 on_progress(Progress(step, config.steps, loss_value, None, "stopped"))
                 raise TrainingStopped(
                     f"Training stopped after {step} of {config.steps} steps; the checkpoint is "
@@ -350,7 +350,7 @@ class DiffusersLoraEngine:
                 samples = self._validation_images(pipeline, config, unet)
             on_progress(Progress(step + 1, config.steps, loss_value, eta, "training", samples))
             if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
-                self._save_checkpoint(config, unet, run, step + 1)
+                self.save_step_checkpoint(config, unet, run, step + 1)
 
         # 6. Save the adapter in the diffusers format, with its manifest.
         unet.eval()
@@ -366,7 +366,7 @@ class DiffusersLoraEngine:
             return torch.autocast(device_type="cuda", dtype=dtype)
         return contextlib.nullcontext()
 
-    def _optimizer(self, parameters: list[torch.nn.Parameter], config: TrainingConfig) -> Any:
+    def make_optimizer(self, parameters: list[torch.nn.Parameter], config: TrainingConfig) -> Any:
         import torch
 
         if config.use_8bit_adam and config.device.startswith("cuda"):
@@ -482,7 +482,7 @@ class DiffusersLoraEngine:
         return tuple(result.images)
 
     @staticmethod
-    def _save_checkpoint(config: TrainingConfig, unet: Any, run: RunState, step: int) -> None:
+    def save_step_checkpoint(config: TrainingConfig, unet: Any, run: RunState, step: int) -> None:
         """Everything a resumed run needs, in `checkpoints/step-N`, one folder per step."""
         save_checkpoint(
             step_folder(config.output_dir / CHECKPOINTS, step),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
@@ -36,7 +35,7 @@ from hallmark.engines.base import (
     TrainingImage,
     TrainingStopped,
 )
-from hallmark.engines.checkpoints import RunState, load_checkpoint, newest_checkpoint
+from hallmark.engines.checkpoints import resume_run
 
 if TYPE_CHECKING:
     import torch
@@ -431,7 +430,7 @@ def train_flow_matching(
     if config.gradient_checkpointing:
         transformer.enable_gradient_checkpointing()
     parameters = [p for p in transformer.parameters() if p.requires_grad]
-    optimizer = engine._optimizer(parameters, config)
+    optimizer = engine.make_optimizer(parameters, config)
 
     # 3. Cache latents and prompt encodings once per work (and per mirror image).
     run = FlowMatchingRun(pipeline, family, config)
@@ -443,16 +442,17 @@ def train_flow_matching(
         by_bucket[tuple(example.latents.shape)].append(number)
 
     # 4. Resume from the newest checkpoint, if a run was interrupted.
-    start = 0
-    generator = torch.Generator().manual_seed(config.seed)
-    picker = random.Random(config.seed)
-    state = RunState(optimizer, generator, picker)
-    checkpoint = newest_checkpoint(config.output_dir / CHECKPOINTS)
-    if checkpoint is not None:
-        start = load_checkpoint(
-            checkpoint, transformer, state, weights=CHECKPOINT_WEIGHTS, adapter=ADAPTER
-        )
+    start, state = resume_run(
+        config.output_dir / CHECKPOINTS,
+        transformer,
+        optimizer,
+        config.seed,
+        weights=CHECKPOINT_WEIGHTS,
+        adapter=ADAPTER,
+    )
+    if start:
         on_progress(Progress(start, config.steps, None, None, f"resumed from step {start}"))
+    generator, picker = state.generator, state.picker
 
     # 5. The loop: draw a time, move a cached latent towards noise, predict the velocity.
     schedule = FlowMatchEulerDiscreteScheduler.from_config(pipeline.scheduler.config)
@@ -462,7 +462,7 @@ def train_flow_matching(
     transformer.train()
     for step in range(start, config.steps):
         if should_stop():
-            engine._save_checkpoint(config, transformer, state, step)
+            engine.save_step_checkpoint(config, transformer, state, step)
             on_progress(Progress(step, config.steps, loss_value, None, "stopped"))
             raise TrainingStopped(
                 f"Training stopped after {step} of {config.steps} steps; the checkpoint is "
@@ -514,7 +514,7 @@ def train_flow_matching(
             samples = _validation_images(run, transformer)
         on_progress(Progress(step + 1, config.steps, loss_value, eta, "training", samples))
         if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
-            engine._save_checkpoint(config, transformer, state, step + 1)
+            engine.save_step_checkpoint(config, transformer, state, step + 1)
 
     # 6. Save the adapter in the diffusers format, with its peft metadata and the manifest.
     transformer.eval()
