@@ -440,29 +440,32 @@ def train_style(
         "trigger": trigger,
     }
     knobs = {key: value for key, value in chosen.items() if value is not None}
-    with open_instance() as (instance, session):
-        owner = accounts.get_user_by_username(session, as_user)
-        style = StyleRepository(session).find_by_owner_and_name(owner.id, name.strip())
-        if style is None:
-            ids = [uuid.UUID(value) for value in artwork] if artwork else None
-            style, job = jobs.train_new_style(
-                session,
-                instance,
-                owner,
-                name,
-                ids,
-                engine=engine,
-                base_model=base or "",
-                knobs=knobs,
-            )
-        else:  # trained before: train it again, resuming from its checkpoint
-            job = jobs.submit_training(session, instance, instance.queues, owner, style.id, knobs)
-        session.commit()  # the job is queued now, whoever runs it
-        job_id, style_id, style_name = job.id, style.id, style.name
-    if detach:
-        console.print(f"training queued as job {job_id}; follow it with GET /api/jobs/{job_id}")
-        return
-    _run_and_watch(job_id, f"training '{style_name}'")
+    with _instance_for_jobs() as instance:
+        with transaction(instance.sessions) as session:
+            owner = accounts.get_user_by_username(session, as_user)
+            style = StyleRepository(session).find_by_owner_and_name(owner.id, name.strip())
+            if style is None:
+                ids = [uuid.UUID(value) for value in artwork] if artwork else None
+                style, job = jobs.train_new_style(
+                    session,
+                    instance,
+                    owner,
+                    name,
+                    ids,
+                    engine=engine,
+                    base_model=base or "",
+                    knobs=knobs,
+                )
+            else:  # trained before: train it again, resuming from its checkpoint
+                job = jobs.submit_training(
+                    session, instance, instance.queues, owner, style.id, knobs
+                )
+            job_id, style_id, style_name = job.id, style.id, style.name
+        # Committed: the job is queued now, whoever runs it.
+        if detach:
+            console.print(f"training queued as job {job_id}; follow it with GET /api/jobs/{job_id}")
+            return
+        _run_and_watch(instance, job_id, f"training '{style_name}'")
     console.print(f"style '{style_name}' ({style_id}) is ready; its images belong to @{as_user}")
 
 
@@ -549,7 +552,17 @@ def verify_style_export(
         raise typer.Exit(2)
 
 
-def _run_and_watch(job_id: uuid.UUID, title: str) -> Job:
+@contextmanager
+def _instance_for_jobs() -> Iterator[Instance]:
+    """The configured instance for a command that runs a job in this process: its numerical
+    threads sized for that first, and no transaction held (each step opens its own)."""
+    settings = get_settings()
+    size_compute_threads(compute_threads(settings, serves_api=False, runs_jobs=True))
+    with Instance.open(settings) as instance:
+        yield instance
+
+
+def _run_and_watch(instance: Instance, job_id: uuid.UUID, title: str) -> Job:
     """Run a queued job here (unless a worker already took it) and show its progress."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -562,9 +575,7 @@ def _run_and_watch(job_id: uuid.UUID, title: str) -> Job:
         TextColumn("{task.completed}/{task.total} steps  loss {task.fields[loss]}"),
         TimeRemainingColumn(),
     )
-    settings = get_settings()
-    size_compute_threads(compute_threads(settings, serves_api=False, runs_jobs=True))
-    with Instance.open(settings) as instance, Progress(*columns, console=console) as bar:
+    with Progress(*columns, console=console) as bar:
         task = bar.add_task(title, total=None, loss="-")
 
         def show(job: Job) -> None:
@@ -652,42 +663,45 @@ def generate(
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         raise InvalidInput(problems) from None
-    with open_instance() as (instance, session):
-        maker = accounts.get_user_by_username(session, as_user)
-        chosen = get_visible_style(session, maker, uuid.UUID(style_id))
-        acknowledge = _told_whose_images(notice_for_viewer(session, maker, chosen), acknowledge)
-        job = jobs.submit_generation(
-            session,
-            instance.queues,
-            maker,
-            chosen.id,
-            ask.engine_request(),
-            acknowledge_ownership=acknowledge,
-        )
-        session.commit()  # queued now, whoever runs it
-        job_id = job.id
-    made = _run_and_watch(job_id, "generating").result.get("generation_ids", [])
-    lines = []
-    with open_instance() as (instance, session):
-        maker = accounts.get_user_by_username(session, as_user)
-        style = get_visible_style(session, maker, jobs.get_job(session, maker, job_id).style_id)
-        out.mkdir(parents=True, exist_ok=True)
-        for value in made:
-            generation_id = uuid.UUID(value)
-            generation = generations.get_visible_generation(session, maker, generation_id)
-            owner = accounts.username_of(session, generation.owner_id)
-            owned_by = f"owned by @{owner or '?'}"
-            flag = "  NEAR-COPY: held back (R11)" if generation.near_copy else ""
-            decision = generations.download_decision(session, maker, generation)
-            if not decision.allowed:
-                lines.append(
-                    f"{generation_id}  {owned_by}{flag}: {decision.reason} ({decision.rule})"
-                )
-                continue
-            path = out / f"{generation_id}.png"
-            path.write_bytes(instance.blobs.get(generation.sha256))
-            lines.append(f"{path}  {owned_by}{flag}")
-        lines += [f"note: {note}" for note in prompt_notes(style.engine, prompt, style.base_model)]
+    with _instance_for_jobs() as instance:
+        with transaction(instance.sessions) as session:
+            maker = accounts.get_user_by_username(session, as_user)
+            chosen = get_visible_style(session, maker, uuid.UUID(style_id))
+            notice = notice_for_viewer(session, maker, chosen)
+            acknowledge = _told_whose_images(notice, acknowledge)
+            job = jobs.submit_generation(
+                session,
+                instance.queues,
+                maker,
+                chosen.id,
+                ask.engine_request(),
+                acknowledge_ownership=acknowledge,
+            )
+            job_id = job.id
+        # Committed: queued now, whoever runs it.
+        made = _run_and_watch(instance, job_id, "generating").result.get("generation_ids", [])
+        lines = []
+        with transaction(instance.sessions, read_only=True) as session:
+            maker = accounts.get_user_by_username(session, as_user)
+            style = get_visible_style(session, maker, jobs.get_job(session, maker, job_id).style_id)
+            out.mkdir(parents=True, exist_ok=True)
+            for value in made:
+                generation_id = uuid.UUID(value)
+                generation = generations.get_visible_generation(session, maker, generation_id)
+                owner = accounts.username_of(session, generation.owner_id)
+                owned_by = f"owned by @{owner or '?'}"
+                flag = "  NEAR-COPY: held back (R11)" if generation.near_copy else ""
+                decision = generations.download_decision(session, maker, generation)
+                if not decision.allowed:
+                    lines.append(
+                        f"{generation_id}  {owned_by}{flag}: {decision.reason} ({decision.rule})"
+                    )
+                    continue
+                path = out / f"{generation_id}.png"
+                path.write_bytes(instance.blobs.get(generation.sha256))
+                lines.append(f"{path}  {owned_by}{flag}")
+            notes = prompt_notes(style.engine, prompt, style.base_model)
+            lines += [f"note: {note}" for note in notes]
     for line in lines:
         console.print(line, highlight=False)
 
