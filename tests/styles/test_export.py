@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import torch
 from fastapi.testclient import TestClient
-from PIL import Image
 from safetensors.torch import save_file
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -23,8 +22,6 @@ from hallmark.artworks.service import upload_artwork
 from hallmark.cli import app
 from hallmark.config import get_settings
 from hallmark.db import transaction
-from hallmark.engines import TrainingConfig, TrainingImage
-from hallmark.engines.diffusers_lora import DiffusersLoraEngine
 from hallmark.engines.lora_formats import lora_format, read_safetensors
 from hallmark.engines.studio.weights import locate_base
 from hallmark.errors import Conflict, Forbidden, NotFound
@@ -36,29 +33,6 @@ from hallmark.styles.service import create_style, publish_style, set_style_statu
 from hallmark.styles.training import record_training_outcome
 from hallmark.web.security import SESSION_COOKIE
 from tests.helpers import assert_error, png_bytes, sign_up, upload
-
-
-@pytest.fixture(scope="module")
-def lora_folder(tiny_sd: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A diffusers-lora model trained two steps on the tiny SD pipeline (rank 4, alpha 8)."""
-    works = [TrainingImage(png_bytes_image(seed), f"work {seed}") for seed in range(3)]
-    config = TrainingConfig(
-        base_model=str(tiny_sd),
-        output_dir=tmp_path_factory.mktemp("trained"),
-        resolution=64,
-        rank=4,
-        alpha=8,
-        steps=2,
-        checkpoint_every=0,
-        min_side=32,
-        lora_init="gaussian",
-    )
-    return DiffusersLoraEngine().train(works, config, lambda _: None, lambda: False).directory
-
-
-def png_bytes_image(seed: int) -> Image.Image:
-    """A 64 px picture for training."""
-    return Image.open(io.BytesIO(png_bytes(seed))).convert("RGB")
 
 
 def studio_folder(directory: Path) -> Path:

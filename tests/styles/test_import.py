@@ -22,8 +22,6 @@ from hallmark.app import create_app
 from hallmark.cli import app
 from hallmark.config import Settings, get_settings
 from hallmark.db import transaction
-from hallmark.engines import TrainingConfig, TrainingImage
-from hallmark.engines.diffusers_lora import DiffusersLoraEngine
 from hallmark.errors import InvalidInput
 from hallmark.instance import Instance
 from hallmark.styles.artifacts import store_model
@@ -33,27 +31,6 @@ from hallmark.styles.training import record_training_outcome
 from tests.helpers import assert_error, png_bytes, sign_up, upload
 
 ASK = {"prompt": "a boat at dusk", "seed": 5, "steps": 2, "width": 64, "height": 64}
-
-
-@pytest.fixture(scope="module")
-def lora_folder(tiny_sd: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A diffusers-lora model trained two steps on the tiny SD pipeline (rank 4, alpha 8)."""
-    works = [
-        TrainingImage(Image.open(io.BytesIO(png_bytes(seed))).convert("RGB"), f"work {seed}")
-        for seed in range(3)
-    ]
-    config = TrainingConfig(
-        base_model=str(tiny_sd),
-        output_dir=tmp_path_factory.mktemp("trained"),
-        resolution=64,
-        rank=4,
-        alpha=8,
-        steps=2,
-        checkpoint_every=0,
-        min_side=32,
-        lora_init="gaussian",
-    )
-    return DiffusersLoraEngine().train(works, config, lambda _: None, lambda: False).directory
 
 
 @pytest.fixture
