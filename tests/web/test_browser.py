@@ -72,54 +72,69 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=30)
 
 
+def sign_up_by_api(api: httpx.Client, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Accounts for the names, each with the Authorization header of a fresh token."""
+    tokens = {}
+    for name in names:
+        api.post(
+            "/api/users", json={"username": name, "password": PASSWORD, "display_name": name}
+        ).raise_for_status()
+        body = api.post("/api/tokens", json={"username": name, "password": PASSWORD}).json()
+        tokens[name] = {"Authorization": f"Bearer {body['token']}"}
+    return tokens
+
+
+def published_style_with_an_image(
+    api: httpx.Client,
+    owner: dict[str, str],
+    maker: dict[str, str],
+    *,
+    artist: str,
+    style: dict[str, str],
+    seed: int = 0,
+) -> tuple[str, str]:
+    """The owner uploads a sample artist's works, trains a style on them (4 steps) and publishes
+    it; the maker generates one image with it. The style's id and the image's."""
+    works = sample_works(SAMPLE_ARTISTS[artist], count=4, size=128, seed=seed)
+    uploaded = api.post(
+        "/api/artworks/batch",
+        headers=owner,
+        data={"attest_rights": "true"},
+        files=[("files", (w.filename, w.png, "image/png")) for w in works],
+    ).json()
+    made = api.post(
+        "/api/styles",
+        headers=owner,
+        json={**style, "artwork_ids": [item["artwork"]["id"] for item in uploaded]},
+    ).json()
+    job = api.post(f"/api/styles/{made['id']}/train", headers=owner, json={"steps": 4}).json()
+    assert wait(api, job["id"], owner)["state"] == "succeeded"
+    api.post(
+        f"/api/styles/{made['id']}/publish", headers=owner, json={"accept_platform_license": True}
+    ).raise_for_status()
+    job = api.post(
+        f"/api/styles/{made['id']}/generate",
+        headers=maker,
+        json={"prompt": "a red sun over a blue sea", "steps": 4, "acknowledge_ownership": True},
+    ).json()
+    done = wait(api, job["id"], maker)
+    assert done["state"] == "succeeded", done
+    return str(made["id"]), str(done["result"]["generation_ids"][0])  # type: ignore[index]
+
+
 def signed_image_from_the_api(url: str, folder: Path) -> Path:
     """ana trains a style on her works and publishes it; ben makes an image, licenses it."""
     with httpx.Client(base_url=url, timeout=120) as api:
-        tokens = {}
-        for name in ("ana", "ben"):
-            assert (
-                api.post(
-                    "/api/users",
-                    json={"username": name, "password": PASSWORD, "display_name": name},
-                ).status_code
-                == 201
-            )
-            body = api.post("/api/tokens", json={"username": name, "password": PASSWORD}).json()
-            tokens[name] = {"Authorization": f"Bearer {body['token']}"}
-        works = sample_works(SAMPLE_ARTISTS["ana"], count=4, size=128)
-        uploaded = api.post(
-            "/api/artworks/batch",
-            headers=tokens["ana"],
-            data={"attest_rights": "true"},
-            files=[("files", (w.filename, w.png, "image/png")) for w in works],
-        ).json()
-        ids = [item["artwork"]["id"] for item in uploaded]
-        style = api.post(
-            "/api/styles", headers=tokens["ana"], json={"name": "Washes", "artwork_ids": ids}
-        ).json()
-        job = api.post(
-            f"/api/styles/{style['id']}/train", headers=tokens["ana"], json={"steps": 4}
-        ).json()
-        assert wait(api, job["id"], tokens["ana"])["state"] == "succeeded"
-        api.post(
-            f"/api/styles/{style['id']}/publish",
-            headers=tokens["ana"],
-            json={"accept_platform_license": True},
-        ).raise_for_status()
-        job = api.post(
-            f"/api/styles/{style['id']}/generate",
-            headers=tokens["ben"],
-            json={"prompt": "a red sun over a blue sea", "steps": 4, "acknowledge_ownership": True},
-        ).json()
-        done = wait(api, job["id"], tokens["ben"])
-        assert done["state"] == "succeeded", done
-        generation_id = done["result"]["generation_ids"][0]  # type: ignore[index]
+        tokens = sign_up_by_api(api, ("ana", "ben"))
+        style_id, generation_id = published_style_with_an_image(
+            api, tokens["ana"], tokens["ben"], artist="ana", style={"name": "Washes"}
+        )
         refused = api.get(f"/api/generations/{generation_id}/file", headers=tokens["ben"])
         assert refused.status_code == 403  # ana's image: ben needs a license first (R8)
         offer = api.post(
             "/api/offers",
             headers=tokens["ana"],
-            json={"template": "standard", "price_minor": 500, "style_id": style["id"]},
+            json={"template": "standard", "price_minor": 500, "style_id": style_id},
         ).json()
         api.post(
             f"/api/generations/{generation_id}/licenses",

@@ -16,8 +16,14 @@ import httpx2 as httpx
 from PIL import Image, ImageChops, ImageStat
 from playwright.sync_api import Page, expect, sync_playwright
 
-from hallmark.samples import SAMPLE_ARTISTS, sample_works
-from tests.web.test_browser import CHROMIUM, PASSWORD, pytestmark, server, wait
+from tests.web.test_browser import (
+    CHROMIUM,
+    PASSWORD,
+    published_style_with_an_image,
+    pytestmark,
+    server,
+    sign_up_by_api,
+)
 
 __all__ = ["pytestmark", "server"]  # the browser marks, and `hallmark serve` for this module
 
@@ -25,50 +31,21 @@ __all__ = ["pytestmark", "server"]  # the browser marks, and `hallmark serve` fo
 def published_style_with_images(url: str) -> tuple[str, dict[str, dict[str, str]]]:
     """gia's public style "Inkwell" with an image hal made with it (gia's, R4); its id."""
     with httpx.Client(base_url=url, timeout=120) as api:
-        tokens = {}
-        for name in ("gia", "hal", "ivy"):
-            api.post(
-                "/api/users", json={"username": name, "password": PASSWORD, "display_name": name}
-            ).raise_for_status()
-            body = api.post("/api/tokens", json={"username": name, "password": PASSWORD}).json()
-            tokens[name] = {"Authorization": f"Bearer {body['token']}"}
-        works = sample_works(SAMPLE_ARTISTS["cleo"], count=4, size=128, seed=5)
-        uploaded = api.post(
-            "/api/artworks/batch",
-            headers=tokens["gia"],
-            data={"attest_rights": "true"},
-            files=[("files", (w.filename, w.png, "image/png")) for w in works],
-        ).json()
-        style = api.post(
-            "/api/styles",
-            headers=tokens["gia"],
-            json={
-                "name": "Inkwell",
-                "description": "dots and washes in blue ink",
-                "artwork_ids": [item["artwork"]["id"] for item in uploaded],
-            },
-        ).json()
-        job = api.post(
-            f"/api/styles/{style['id']}/train", headers=tokens["gia"], json={"steps": 4}
-        ).json()
-        assert wait(api, job["id"], tokens["gia"])["state"] == "succeeded"
-        api.post(
-            f"/api/styles/{style['id']}/publish",
-            headers=tokens["gia"],
-            json={"accept_platform_license": True},
-        ).raise_for_status()
-        job = api.post(
-            f"/api/styles/{style['id']}/generate",
-            headers=tokens["hal"],
-            json={"prompt": "a red sun over a blue sea", "steps": 4, "acknowledge_ownership": True},
-        ).json()
-        assert wait(api, job["id"], tokens["hal"])["state"] == "succeeded"
+        tokens = sign_up_by_api(api, ("gia", "hal", "ivy"))
+        style_id, _image = published_style_with_an_image(
+            api,
+            tokens["gia"],
+            tokens["hal"],
+            artist="cleo",
+            style={"name": "Inkwell", "description": "dots and washes in blue ink"},
+            seed=5,
+        )
         api.post(
             "/api/offers",
             headers=tokens["gia"],
-            json={"template": "standard", "price_minor": 1200, "style_id": style["id"]},
+            json={"template": "standard", "price_minor": 1200, "style_id": style_id},
         ).raise_for_status()
-    return str(style["id"]), tokens
+    return style_id, tokens
 
 
 def log_in(page: Page, url: str, username: str) -> None:
