@@ -94,7 +94,7 @@ def serve(
     import uvicorn
 
     from hallmark.app import create_app
-    from hallmark.jobs.host import JobWorkerProcess
+    from hallmark.jobs.host import JobWorkerError, JobWorkerProcess
 
     settings = get_settings()
     count = processes or settings.api_processes
@@ -134,7 +134,11 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         if job_worker is not None:
-            job_worker.start()
+            try:
+                job_worker.start()
+            except JobWorkerError as error:
+                console.print(f"error: {error}", style="red", highlight=False)
+                raise typer.Exit(1) from None
         if count == 1:
             app_ = create_app(settings, run_migrations=False, host_worker=run_jobs)
             uvicorn.run(app_, **options)  # type: ignore[arg-type]
@@ -196,7 +200,14 @@ def worker(
             check = HealthCheck(instance.database, instance)
             # A server's own worker answers its server only.
             health_host = "127.0.0.1" if parent_pid is not None else settings.host
-            serve_worker_health(check, pool, health_host, settings.worker_health_port)
+            try:
+                serve_worker_health(check, pool, health_host, settings.worker_health_port)
+            except OSError as error:
+                pool.stop()
+                raise InvalidInput(
+                    f"the worker cannot answer health probes on {health_host}:"
+                    f"{settings.worker_health_port}: {error.strerror or error}"
+                ) from None
             console.print(
                 f"worker: health at http://{health_host}:{settings.worker_health_port}/health"
             )

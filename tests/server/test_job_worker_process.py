@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from tests.server.harness import Launch, Server
+import pytest
+
+from tests.server.harness import HOST, Launch, Server
 
 
 def worker_children(server: Server) -> list[int]:
@@ -82,3 +86,25 @@ def test_a_killed_job_worker_is_restarted_and_goes_when_its_server_is_killed(
     assert "not answering" in degraded.json()["queue"]["worker_process"]
     assert second != first
     wait_until(lambda: not alive(second), 15, "the orphaned worker's exit")
+
+
+def test_a_job_worker_that_cannot_start_stops_the_server_with_one_clear_line(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = Server(
+            tmp_path,
+            f"sqlite:///{tmp_path / 'data' / 'hallmark.db'}",
+            "sqlite",
+            {"HALLMARK_WORKER_HEALTH_PORT": str(port)},
+        )
+        with pytest.raises(RuntimeError, match="exited with 1") as refused:
+            server.start(timeout=60)
+
+    said = str(refused.value)
+    assert "the worker cannot answer health probes" in said and "in use" in said, said
+    assert "error: the job worker exited with 1 while starting" in said
+    assert "Traceback" not in said

@@ -32,6 +32,10 @@ RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
 STEADY_SECONDS = 120.0
 
 
+class JobWorkerError(RuntimeError):
+    """The server's job worker could not be started."""
+
+
 def health_url(settings: Settings) -> str:
     """Where the server's own worker answers health probes: its loopback health port."""
     return f"http://127.0.0.1:{settings.worker_health_port}/health"
@@ -65,21 +69,26 @@ class JobWorkerProcess:
     def start(self, wait_seconds: float = START_SECONDS) -> None:
         """Start the child and wait until it answers its health probe (or fail saying why)."""
         if not self.settings.worker_health_port:
-            raise ValueError("the host's job worker needs HALLMARK_WORKER_HEALTH_PORT")
+            raise JobWorkerError("the host's job worker needs HALLMARK_WORKER_HEALTH_PORT")
         self._spawn()
         deadline = time.monotonic() + wait_seconds
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the job worker exited with {self.process.returncode} while starting"
+                raise JobWorkerError(
+                    f"the job worker exited with {self.process.returncode} while starting "
+                    f"(its own lines above say why; its health port is "
+                    f"{self.settings.worker_health_port})"
                 )
             if probe_worker(self.settings) is not None:
                 break
             time.sleep(0.2)
         else:
             self.stop()
-            raise RuntimeError(f"the job worker did not answer in {wait_seconds:.0f} s")
+            raise JobWorkerError(
+                f"the job worker did not answer at {health_url(self.settings)} "
+                f"in {wait_seconds:.0f} s"
+            )
         self._watcher = threading.Thread(target=self._watch, name="job-worker-watch", daemon=True)
         self._watcher.start()
 
