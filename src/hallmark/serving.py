@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 
 from hallmark.config import Settings
 from hallmark.errors import PayloadTooLarge
+from hallmark.web.security import SESSION_COOKIE
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -37,6 +38,7 @@ MULTIPART_OVERHEAD = 64 * 1024
 RETRY_AFTER_SECONDS = 1
 UNLIMITED_PATHS = ("/static/",)
 MODEL_IMPORT_PATH = "/api/styles/import"
+MODEL_IMPORT_PAGE = "/styles/import"
 
 
 def size_thread_pool(threads: int) -> None:
@@ -96,6 +98,8 @@ class BodyLimits:
     account_uploads: frozenset[str] = frozenset(
         {"/api/artworks", "/api/artworks/batch", MODEL_IMPORT_PATH}
     )
+    # Page uploads that need a signed-in browser: without its session cookie, refused unread.
+    session_uploads: frozenset[str] = frozenset({MODEL_IMPORT_PAGE})
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BodyLimits:
@@ -113,7 +117,7 @@ class BodyLimits:
             return self.batch, self.batch + MULTIPART_OVERHEAD
         if path in ("/api/artworks", "/api/verify", "/verify"):
             return self.upload, self.upload + MULTIPART_OVERHEAD
-        if path == MODEL_IMPORT_PATH:
+        if path in (MODEL_IMPORT_PATH, MODEL_IMPORT_PAGE):
             return self.model, self.model + MULTIPART_OVERHEAD
         return self.other, self.other
 
@@ -140,6 +144,10 @@ class BodyLimitMiddleware:
                 "not_authenticated",
                 "Sign in: send 'Authorization: Bearer <token>'.",
             )
+            return
+        signed_in = f"{SESSION_COOKIE}=".encode() in headers.get(b"cookie", b"")
+        if path in self.limits.session_uploads and not signed_in:
+            await send_error(scope, send, 401, "not_authenticated", "Log in first.")
             return
         declared = headers.get(b"content-length")
         if declared is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,8 @@ from hallmark.generations import service as generations
 from hallmark.jobs import service as jobs
 from hallmark.jobs.models import Job, JobKind
 from hallmark.rate_limits import RateLimiter
+from hallmark.serving import spool_limited
+from hallmark.styles import importing
 from hallmark.styles import service as styles
 from hallmark.styles.routes import export_response
 from hallmark.web.routes import FORGED_FORM, form_is_genuine, page_user, render
@@ -131,6 +134,47 @@ def train_new_style(
     except AppError as error:
         return refused(request, "train.html", user, error, **context)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+@router.post("/styles/import", response_class=HTMLResponse, response_model=None)
+def import_style_page(
+    request: Request,
+    session: SessionDep,
+    instance: InstanceDep,
+    file: Annotated[UploadFile, File()],
+    name: Annotated[str, Form(max_length=100)],
+    base_model: Annotated[str, Form(max_length=255)],
+    attest: Annotated[bool, Form()] = False,
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Bring a LoRA trained elsewhere on my own works: a private style I own (R2, attested)."""
+    user = page_user(request, session)
+    if user is None:
+        return to_login(request)
+    trainable = artworks.list_trainable_artworks(session, user, limit=styles.MAX_TRAINING_WORKS)
+    context = {"trainable": len(trainable)}
+    if not form_is_genuine(request, csrf_token):
+        return refused(request, "train.html", user, FORGED_FORM, **context)
+    try:
+        importing.check_import(session, user, name=name, base_model=base_model, attested=attest)
+        with (
+            tempfile.NamedTemporaryFile(prefix="hallmark-import-", suffix=".safetensors") as spool,
+            session.begin_nested(),
+        ):
+            spool_limited(file, instance.settings.max_model_bytes, spool)
+            spool.flush()
+            style = importing.import_style(
+                session,
+                instance,
+                user,
+                Path(spool.name),
+                name=name,
+                base_model=base_model,
+                attested=attest,
+            )
+    except AppError as error:
+        return refused(request, "train.html", user, error, **context)
+    return RedirectResponse(f"/create?style={style.id}", status_code=303)
 
 
 def job_progress(job: Job) -> dict[str, Any]:
