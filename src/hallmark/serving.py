@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import anyio
@@ -307,3 +309,13 @@ def spool_limited(upload: UploadFile, max_bytes: int, destination: IO[bytes]) ->
             raise PayloadTooLarge(f"'{name}' is over the {max_bytes // (1024 * 1024)} MB limit.")
         destination.write(block)
     return copied
+
+
+@contextmanager
+def spooled_to_disk(upload: UploadFile, max_bytes: int, suffix: str) -> Iterator[Path]:
+    """An upload copied to a temporary file within the limit (see `spool_limited`), its path for
+    the block; the file is gone after it."""
+    with tempfile.NamedTemporaryFile(prefix="hallmark-upload-", suffix=suffix) as spool:
+        spool_limited(upload, max_bytes, spool)
+        spool.flush()
+        yield Path(spool.name)

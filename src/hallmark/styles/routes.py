@@ -16,7 +16,7 @@ from hallmark.accounts.models import User
 from hallmark.deps import CurrentUser, InstanceDep, OptionalUser, SessionDep
 from hallmark.instance import Instance
 from hallmark.schemas import ErrorResponse, Limit, Offset
-from hallmark.serving import spool_limited
+from hallmark.serving import spooled_to_disk
 from hallmark.styles import export, importing, service
 from hallmark.styles.schemas import (
     OwnershipNoticePublic,
@@ -79,14 +79,12 @@ def import_style(
     importing.check_import(
         session, user, name=name, base_model=base_model, attested=attest_trained_on_own_works
     )
-    with tempfile.NamedTemporaryFile(prefix="hallmark-import-", suffix=".safetensors") as spool:
-        spool_limited(file, instance.settings.max_model_bytes, spool)
-        spool.flush()
+    with spooled_to_disk(file, instance.settings.max_model_bytes, ".safetensors") as path:
         style = importing.import_style(
             session,
             instance,
             user,
-            Path(spool.name),
+            path,
             name=name,
             base_model=base_model,
             attested=attest_trained_on_own_works,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +18,7 @@ from hallmark.generations import service as generations
 from hallmark.jobs import service as jobs
 from hallmark.jobs.models import Job, JobKind
 from hallmark.rate_limits import RateLimiter
-from hallmark.serving import spool_limited
+from hallmark.serving import spooled_to_disk
 from hallmark.styles import importing
 from hallmark.styles import service as styles
 from hallmark.styles.routes import export_response
@@ -106,8 +105,13 @@ def new_style_page(request: Request, session: SessionDep) -> Response:
     user = page_user(request, session)
     if user is None:
         return to_login(request)
+    return render(request, "train.html", _train_context(session, user), user=user)
+
+
+def _train_context(session: SessionDep, user: User) -> dict[str, Any]:
+    """What the train page tells: how many of my works a new style would learn from."""
     trainable = artworks.list_trainable_artworks(session, user, limit=styles.MAX_TRAINING_WORKS)
-    return render(request, "train.html", {"trainable": len(trainable)}, user=user)
+    return {"trainable": len(trainable)}
 
 
 @router.post("/styles/new", response_class=HTMLResponse, response_model=None)
@@ -123,8 +127,7 @@ def train_new_style(
     user = page_user(request, session)
     if user is None:
         return to_login(request)
-    trainable = artworks.list_trainable_artworks(session, user, limit=styles.MAX_TRAINING_WORKS)
-    context = {"trainable": len(trainable)}
+    context = _train_context(session, user)
     if not form_is_genuine(request, csrf_token):
         return refused(request, "train.html", user, FORGED_FORM, **context)
     try:
@@ -151,23 +154,18 @@ def import_style_page(
     user = page_user(request, session)
     if user is None:
         return to_login(request)
-    trainable = artworks.list_trainable_artworks(session, user, limit=styles.MAX_TRAINING_WORKS)
-    context = {"trainable": len(trainable)}
+    context = _train_context(session, user)
     if not form_is_genuine(request, csrf_token):
         return refused(request, "train.html", user, FORGED_FORM, **context)
     try:
         importing.check_import(session, user, name=name, base_model=base_model, attested=attest)
-        with (
-            tempfile.NamedTemporaryFile(prefix="hallmark-import-", suffix=".safetensors") as spool,
-            session.begin_nested(),
-        ):
-            spool_limited(file, instance.settings.max_model_bytes, spool)
-            spool.flush()
+        limit = instance.settings.max_model_bytes
+        with spooled_to_disk(file, limit, ".safetensors") as path, session.begin_nested():
             style = importing.import_style(
                 session,
                 instance,
                 user,
-                Path(spool.name),
+                path,
                 name=name,
                 base_model=base_model,
                 attested=attest,
